@@ -1,0 +1,255 @@
+"""``vod-parts-cleanup invoke EVENT_FILE``: run the real handler on a sample event, locally.
+
+With no VOD endpoint or credentials configured it starts the local VOD stand-in, seeded so
+the event's videos have upload parts, and says so; otherwise it calls the configured VOD.
+It prints the result, the VOD requests made and the metrics emitted, readably.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from vod_parts_cleanup.intake import (
+    MalformedEventError,
+    decode_json_object,
+    read_notification,
+    recognise_trigger,
+)
+from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
+from vod_parts_cleanup.models import Trigger, UploadEvent
+from vod_parts_cleanup.settings import Settings, SettingsError
+
+VOD_CALL_LOG_MESSAGE = "VOD DeleteMultipartUpload answered"
+
+
+@dataclass
+class CapturedOutput(io.TextIOBase):
+    """Stands in for stdout while the handler runs: Lambda's log stream, split into lines."""
+
+    lines: list[str] = field(default_factory=list)
+    _partial: str = ""
+
+    def write(self, text: str) -> int:
+        pieces = (self._partial + text).split("\n")
+        self._partial = pieces.pop()
+        self.lines.extend(piece for piece in pieces if piece.strip())
+        return len(text)
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The JSON records written since the last drain (EMF metrics and structured logs)."""
+        records = []
+        for line in self.lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = {"message": line}
+            records.append(record if isinstance(record, dict) else {"message": line})
+        self.lines.clear()
+        return records
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vod-parts-cleanup", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    invoke = commands.add_parser("invoke", help="run the handler on an event file")
+    invoke.add_argument(
+        "event_file", type=Path, help="a JSON event, e.g. events/sqs-completed.json"
+    )
+    invoke.add_argument("--repeat", type=int, default=1, help="invoke N times (default 1)")
+    invoke.add_argument("--logs", action="store_true", help="also print the structured logs")
+    invoke.add_argument("--timeout", type=float, default=30.0, help="the Lambda timeout, seconds")
+    arguments = parser.parse_args(argv)
+    if arguments.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    try:
+        event = json.loads(arguments.event_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        parser.error(f"cannot read {arguments.event_file}: {error}")
+    try:
+        return _invoke(event, arguments, sys.stdout)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _invoke(event: Any, arguments: argparse.Namespace, out: TextIO) -> int:
+    settings = Settings.from_environment()
+    with _vod_for(settings, event, out) as stand_in:
+        from vod_parts_cleanup import handler  # noqa: PLC0415 - after the stand-in is set up
+
+        captured = CapturedOutput()
+        failures = 0
+        for number in range(1, arguments.repeat + 1):
+            seen = len(stand_in.requests) if stand_in else 0
+            context = LocalLambdaContext(timeout_seconds=arguments.timeout)
+            print(
+                f"\n== invocation {number} of {arguments.repeat}: {arguments.event_file}", file=out
+            )
+            with contextlib.redirect_stdout(captured):
+                try:
+                    response: Any = handler.lambda_handler(event, context)
+                except Exception as error:
+                    response = None
+                    failures += 1
+                    print(f"raised {type(error).__name__}: {error}", file=out)
+            if response is not None:
+                print("result:", file=out)
+                print(_indent(json.dumps(response, indent=2)), file=out)
+            records = captured.drain()
+            _print_event_results(records, out)
+            _print_vod_requests(stand_in.requests[seen:] if stand_in else None, records, out)
+            _print_metrics(records, out)
+            if arguments.logs:
+                _print_logs(records, out)
+    return 1 if failures else 0
+
+
+@contextlib.contextmanager
+def _vod_for(settings: Settings, event: Any, out: TextIO) -> Iterator[Any]:
+    """The local stand-in when nothing points at a real VOD, else nothing (use the real one)."""
+    configured = (
+        settings.vod_endpoint or settings.has_static_credentials or settings.credentials_secret_id
+    )
+    if configured:
+        print(f"using the configured VOD at {settings.vod_host}", file=out)
+        yield None
+        return
+    from vod_parts_cleanup.local import (  # noqa: PLC0415 - only when no VOD is configured
+        LOCAL_ACCESS_KEY_ID,
+        LOCAL_ACCESS_KEY_SECRET,
+        LocalVod,
+    )
+
+    with LocalVod() as stand_in:
+        video_ids = _video_ids_in(event)
+        for video_id in video_ids:
+            stand_in.add_video(video_id, has_parts=True)
+        os.environ.update(
+            {
+                "VOD_ENDPOINT": stand_in.endpoint,
+                "VOD_PROTOCOL": "http",
+                "ALIBABA_CLOUD_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET": LOCAL_ACCESS_KEY_SECRET,
+            }
+        )
+        seeded = ", ".join(video_ids) or "no video"
+        print(
+            f"no VOD endpoint or credentials configured: using the local VOD stand-in at "
+            f"http://{stand_in.endpoint} (seeded: {seeded} with upload parts)",
+            file=out,
+        )
+        yield stand_in
+
+
+def _video_ids_in(event: Any) -> list[str]:
+    """The VideoIds the handler will clean up, so the stand-in can hold parts for them."""
+    video_ids = []
+    for body in _notification_bodies(event):
+        notification = read_notification(body)
+        if isinstance(notification, UploadEvent) and notification.video_id not in video_ids:
+            video_ids.append(notification.video_id)
+    return video_ids
+
+
+def _notification_bodies(event: Any) -> list[object]:
+    trigger = recognise_trigger(event)
+    texts: list[str | None]
+    if trigger is Trigger.DIRECT:
+        return [event]
+    if trigger is Trigger.EVENTBRIDGE:
+        return [event["detail"]]
+    if trigger is Trigger.SQS:
+        texts = [record.get("body") for record in event["Records"]]
+    else:
+        from aws_lambda_powertools.utilities.data_classes import (  # noqa: PLC0415
+            APIGatewayProxyEventV2,
+        )
+
+        texts = [APIGatewayProxyEventV2(event).decoded_body]
+    bodies: list[object] = []
+    for text in texts:
+        with contextlib.suppress(MalformedEventError):
+            bodies.append(decode_json_object(text))
+    return bodies
+
+
+def _print_event_results(records: list[dict[str, Any]], out: TextIO) -> None:
+    """One line per event handled, from the logs: an SQS batch answers only with failures."""
+    results = [record for record in records if isinstance(record.get("result"), dict)]
+    if len(results) < 2:
+        return
+    print("events handled:", file=out)
+    for record in results:
+        result = record["result"]
+        where = f"message {record['messageId']}: " if "messageId" in record else ""
+        reason = f" ({result['errorCode']})" if "errorCode" in result else ""
+        print(f"  {where}{result.get('videoId', '-')} {result['status']}{reason}", file=out)
+
+
+def _print_vod_requests(
+    requests: Sequence[Any] | None, records: list[dict[str, Any]], out: TextIO
+) -> None:
+    if requests is not None:
+        print(f"VOD requests received by the stand-in: {len(requests)}", file=out)
+        for request in requests:
+            query = " ".join(f"{key}={value}" for key, value in sorted(request.query.items()))
+            signature = "valid signature" if request.signature_valid else "INVALID signature"
+            answer = request.error_code or "OK"
+            print(
+                f"  {request.method} {request.path} {request.action} {request.version} {query}"
+                f" ({signature}) -> {request.status} {answer} RequestId {request.request_id}",
+                file=out,
+            )
+        return
+    calls = [record for record in records if record.get("message") == VOD_CALL_LOG_MESSAGE]
+    print(f"VOD calls made: {len(calls)}", file=out)
+    for call in calls:
+        print(
+            f"  attempt {call.get('attempt')}: HTTP {call.get('httpStatus')} "
+            f"{call.get('errorCode') or 'OK'} RequestId {call.get('vodRequestId')} "
+            f"in {call.get('latencyMs')} ms",
+            file=out,
+        )
+
+
+def _print_metrics(records: list[dict[str, Any]], out: TextIO) -> None:
+    emf = [record for record in records if "_aws" in record]
+    print(f"metrics emitted: {len(emf)}", file=out)
+    for record in emf:
+        for directive in record["_aws"]["CloudWatchMetrics"]:
+            dimension_names = directive["Dimensions"][0] if directive["Dimensions"] else []
+            dimensions = ", ".join(f"{name}={record[name]}" for name in dimension_names)
+            for metric in directive["Metrics"]:
+                values = record[metric["Name"]]
+                shown = " ".join(f"{round(value, 1):g}" for value in _as_list(values))
+                print(
+                    f"  {directive['Namespace']}/{metric['Name']} = {shown} {metric['Unit']}"
+                    f"  [{dimensions}]",
+                    file=out,
+                )
+
+
+def _print_logs(records: list[dict[str, Any]], out: TextIO) -> None:
+    logs = [record for record in records if "_aws" not in record]
+    print(f"logs: {len(logs)}", file=out)
+    for record in logs:
+        print(f"  {json.dumps(record)}", file=out)
+
+
+def _as_list(value: float | list[float]) -> list[float]:
+    return value if isinstance(value, list) else [value]
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""Intake: recognise which AWS trigger delivered an event and read the VOD notification in it.
+
+VOD payloads are untidy (stray spaces in keys, numbers as strings, three EventTime forms,
+Status in any case), so the reading is tolerant; but what it cannot trust never reaches VOD:
+it becomes an ``ignored`` or ``rejected`` result instead of an ``UploadEvent``.
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from vod_parts_cleanup.models import CleanupResult, CleanupStatus, Outcome, Trigger, UploadEvent
+
+VIDEO_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
+UPLOAD_EVENT_TYPES = frozenset({"fileuploadcomplete", "uploadbyurlcomplete"})
+UPLOAD_BY_URL = "uploadbyurlcomplete"
+_SUCCESS = frozenset({"success", "succeed", "succeeded"})
+_FAILURE = frozenset({"fail", "failed", "failure"})
+# One published form writes milliseconds after a colon: 2026-11-20T08:15:30:123Z.
+_COLON_MILLISECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}):(\d{1,6})(Z?)$")
+
+# Error codes of rejected events: what was wrong with the input.
+MALFORMED_EVENT = "MalformedEvent"
+INVALID_EVENT = "InvalidEvent"
+MISSING_VIDEO_ID = "MissingVideoId"
+INVALID_VIDEO_ID = "InvalidVideoId"
+UNKNOWN_STATUS = "UnknownStatus"
+
+
+class MalformedEventError(ValueError):
+    """The event body is not a JSON object, so nothing in it can be trusted or cleaned."""
+
+
+class VodNotification(BaseModel):
+    """A VOD event notification (or the manual ``{"VideoId": ...}`` form), read leniently."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, populate_by_name=True)
+
+    event_type: str | None = Field(default=None, alias="EventType")
+    video_id: str | None = Field(default=None, alias="VideoId")
+    status: str | None = Field(default=None, alias="Status")
+    event_time: datetime | None = Field(default=None, alias="EventTime")
+    size: int | None = Field(default=None, alias="Size")
+    job_id: str | None = Field(default=None, alias="JobId")
+    error_code: str | None = Field(default=None, alias="ErrorCode")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strip_keys(cls, data: Any) -> Any:
+        """Published examples carry keys like ``"ErrorCode "``: match them by their trimmed name."""
+        if isinstance(data, Mapping):
+            return {str(key).strip(): value for key, value in data.items()}
+        return data
+
+    @field_validator("video_id", "event_type", "status", "job_id", "error_code", mode="before")
+    @classmethod
+    def _empty_is_missing(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("event_time", mode="before")
+    @classmethod
+    def _normalise_event_time(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = _COLON_MILLISECONDS.sub(r"\1.\2\3", value.strip())
+        return value
+
+    @field_validator("event_time")
+    @classmethod
+    def _assume_utc(cls, value: datetime | None) -> datetime | None:
+        """VOD writes UTC; a time without an offset is UTC too."""
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def recognise_trigger(event: object) -> Trigger:
+    """Tell the AWS envelope apart by the keys each service always sends."""
+    if not isinstance(event, Mapping):
+        return Trigger.DIRECT
+    records = event.get("Records")
+    if isinstance(records, list) and records and all(_is_sqs_record(r) for r in records):
+        return Trigger.SQS
+    request_context = event.get("requestContext")
+    if (
+        event.get("version") == "2.0"
+        and isinstance(request_context, Mapping)
+        and "http" in request_context
+    ):
+        return Trigger.HTTP
+    if {"detail-type", "source", "detail"} <= event.keys():
+        return Trigger.EVENTBRIDGE
+    return Trigger.DIRECT
+
+
+def _is_sqs_record(record: object) -> bool:
+    return isinstance(record, Mapping) and record.get("eventSource") == "aws:sqs"
+
+
+def decode_json_object(text: str | None) -> dict[str, Any]:
+    """Parse a message or request body that must hold one JSON object."""
+    if text is None or not text.strip():
+        msg = "the body is empty"
+        raise MalformedEventError(msg)
+    try:
+        document = json.loads(text)
+    except ValueError:
+        msg = "the body is not valid JSON"
+        raise MalformedEventError(msg) from None
+    if not isinstance(document, dict):
+        msg = f"the body is a JSON {type(document).__name__}, not an object"
+        raise MalformedEventError(msg)
+    return document
+
+
+def read_notification(body: object) -> UploadEvent | CleanupResult:
+    """Turn a VOD notification into an upload to clean, or the result that ends it now."""
+    if not isinstance(body, Mapping):
+        return _rejected(MALFORMED_EVENT, f"expected a JSON object, got {type(body).__name__}")
+    try:
+        notification = VodNotification.model_validate(body)
+    except ValidationError as error:
+        return _rejected(INVALID_EVENT, _invalid_fields(error))
+    if notification.event_type is None:
+        return _manual(notification)
+    return _upload(notification)
+
+
+def _manual(notification: VodNotification) -> UploadEvent | CleanupResult:
+    if notification.video_id is None:
+        return _rejected(MISSING_VIDEO_ID, "no EventType and no VideoId")
+    return _upload_event(notification, Outcome.MANUAL)
+
+
+def _upload(notification: VodNotification) -> UploadEvent | CleanupResult:
+    event_type = (notification.event_type or "").lower()
+    if event_type not in UPLOAD_EVENT_TYPES:
+        return _ignored(notification, outcome=None)
+    status = (notification.status or "").lower()
+    if status in _SUCCESS:
+        outcome = Outcome.COMPLETED
+    elif status in _FAILURE:
+        outcome = Outcome.FAILED
+    else:
+        detail = "Status is neither success nor fail"
+        return _rejected(UNKNOWN_STATUS, detail, notification)
+    if notification.video_id is None:
+        if event_type == UPLOAD_BY_URL and outcome is Outcome.FAILED:
+            # The pull never created a video, so there are no parts to delete.
+            return _ignored(notification, outcome)
+        return _rejected(MISSING_VIDEO_ID, "an upload event without VideoId", notification, outcome)
+    return _upload_event(notification, outcome)
+
+
+def _upload_event(notification: VodNotification, outcome: Outcome) -> UploadEvent | CleanupResult:
+    video_id = notification.video_id or ""
+    if not VIDEO_ID_PATTERN.fullmatch(video_id):
+        detail = "VideoId must be 1 to 64 letters and digits"
+        return _rejected(INVALID_VIDEO_ID, detail, notification, outcome)
+    return UploadEvent(
+        video_id=video_id,
+        outcome=outcome,
+        event_type=notification.event_type,
+        event_time=notification.event_time,
+    )
+
+
+def _ignored(notification: VodNotification, outcome: Outcome | None) -> CleanupResult:
+    video_id = notification.video_id
+    return CleanupResult(
+        video_id=video_id if video_id and VIDEO_ID_PATTERN.fullmatch(video_id) else None,
+        outcome=outcome,
+        status=CleanupStatus.IGNORED,
+        event_time=notification.event_time,
+    )
+
+
+def _rejected(
+    error_code: str,
+    detail: str,
+    notification: VodNotification | None = None,
+    outcome: Outcome | None = None,
+) -> CleanupResult:
+    """A result for input we will not act on; an unsafe VideoId is never echoed back."""
+    video_id = notification.video_id if notification else None
+    return CleanupResult(
+        video_id=video_id if video_id and VIDEO_ID_PATTERN.fullmatch(video_id) else None,
+        outcome=outcome,
+        status=CleanupStatus.REJECTED,
+        error_code=error_code,
+        detail=detail,
+        event_time=notification.event_time if notification else None,
+    )
+
+
+def _invalid_fields(error: ValidationError) -> str:
+    """Name the fields that failed, never their values."""
+    fields = sorted(
+        {
+            ".".join(str(part) for part in detail["loc"]) or "body"
+            for detail in error.errors(include_input=False, include_url=False)
+        }
+    )
+    return "invalid " + ", ".join(fields)

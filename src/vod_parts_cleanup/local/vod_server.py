@@ -1,0 +1,777 @@
+"""A local stand-in for Alibaba Cloud VOD's DeleteMultipartUpload operation.
+
+Why: the cleanup function must be exercised end to end - real SDK, real HTTP, real
+ACS3-HMAC-SHA256 signatures - without an Alibaba Cloud account, and its error handling
+must meet the failures VOD produces (auth errors, throttling, 5xx, dropped connections,
+slow answers). The stand-in verifies every request the way Alibaba Cloud's gateway does
+(it recomputes the signature from what arrived on the wire) and answers with VOD's
+codes and JSON error bodies. Standard library only, so it can run anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Final, Self, cast
+from urllib.parse import parse_qsl, quote, urlsplit
+
+__all__ = [
+    "API_VERSION",
+    "LOCAL_ACCESS_KEY_ID",
+    "LOCAL_ACCESS_KEY_SECRET",
+    "OPERATION",
+    "LocalVod",
+    "RecordedRequest",
+    "main",
+]
+
+LOCAL_ACCESS_KEY_ID: Final = "LTAI5tLocalStandIn0000"
+"""Public dummy AccessKey ID the stand-in accepts by default (not a real key)."""
+LOCAL_ACCESS_KEY_SECRET: Final = "local-stand-in-secret-not-a-real-key"  # noqa: S105 - public dummy
+"""Public dummy AccessKey secret the stand-in accepts by default (not a real key)."""
+
+OPERATION: Final = "DeleteMultipartUpload"
+API_VERSION: Final = "2017-03-21"
+
+_ALGORITHM: Final = "ACS3-HMAC-SHA256"
+_MAX_CLOCK_SKEW: Final = timedelta(minutes=15)
+# A nonce must stay remembered for as long as a request carrying it can still pass the
+# timestamp check: its x-acs-date may lie up to 15 min ahead and it stays fresh 15 min.
+_NONCE_MEMORY_SECONDS: Final = 2 * _MAX_CLOCK_SKEW.total_seconds()
+_REQUIRED_SIGNED_HEADERS: Final = (
+    "host",
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+)
+_REDACTED: Final = "<redacted>"
+_JSON_CONTENT_TYPE: Final = "application/json;charset=utf-8"
+_DROPPED_STATUS: Final = 0
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the stand-in received and judged it, for assertions in tests.
+
+    Header names are lower-case. The Authorization header keeps its Credential and
+    SignedHeaders but never its Signature, and a security token is never kept, so a
+    recorded request can be printed or logged without leaking anything. ``status`` is 0
+    for a request whose connection was dropped on purpose (no answer was sent).
+    """
+
+    method: str
+    path: str
+    action: str | None
+    version: str | None
+    query: dict[str, str]
+    headers: dict[str, str]
+    signature_valid: bool
+    status: int
+    error_code: str | None
+    request_id: str
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A scripted error answer queued by ``fail_next``."""
+
+    code: str
+    status: int
+    retry_after_ms: int | None
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """What arrived on the wire, before any judgement."""
+
+    method: str
+    target: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, list[str]]  # lower-case name -> values in arrival order
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name)
+        return ",".join(values) if values else None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """How the stand-in answers one request (``drop`` means no answer at all)."""
+
+    status: int
+    body: dict[str, str]
+    headers: dict[str, str]
+    drop: bool = False
+
+
+@dataclass(frozen=True)
+class _Error:
+    status: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _Authorization:
+    algorithm: str
+    credential: str
+    signed_headers: list[str]
+    signature: str
+
+
+def _new_request_id() -> str:
+    """Return a RequestId shaped like VOD's (upper-case UUID)."""
+    return str(uuid.uuid4()).upper()
+
+
+def _parse_authorization(value: str) -> _Authorization | None:
+    """Split an ACS3 Authorization header into its parts; None when malformed."""
+    algorithm, _, rest = value.strip().partition(" ")
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        key, sep, val = part.strip().partition("=")
+        if not sep:
+            return None
+        fields[key] = val
+    credential = fields.get("Credential", "")
+    signed = fields.get("SignedHeaders", "")
+    signature = fields.get("Signature", "")
+    if not (algorithm and credential and signed and signature):
+        return None
+    return _Authorization(algorithm, credential, signed.split(";"), signature)
+
+
+def _redact_authorization(value: str) -> str:
+    """Keep who signed and what was signed, never the signature itself."""
+    auth = _parse_authorization(value)
+    if auth is None:
+        return _REDACTED
+    return (
+        f"{auth.algorithm} Credential={auth.credential},"
+        f"SignedHeaders={';'.join(auth.signed_headers)},Signature={_REDACTED}"
+    )
+
+
+def _canonical_query(query: dict[str, str]) -> str:
+    """Canonicalise the query exactly like tea-openapi's get_canonical_query_string."""
+    return "&".join(f"{key}={quote(query[key], safe='~')}" for key in sorted(query))
+
+
+def _string_to_sign(wire: _Wire, signed_headers: list[str], payload_hash: str) -> str:
+    """Rebuild the ACS3 string-to-sign from the received request."""
+    names = sorted(set(signed_headers))
+    canonical_headers = "".join(
+        f"{name}:{','.join(sorted(v.strip() for v in wire.headers.get(name, [])))}\n"
+        for name in names
+    )
+    canonical_request = "\n".join(
+        [
+            wire.method,
+            wire.path or "/",
+            _canonical_query(wire.query),
+            canonical_headers,
+            ";".join(names),
+            payload_hash,
+        ]
+    )
+    digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
+    return f"{_ALGORITHM}\n{digest}"
+
+
+def _parse_acs_date(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _check_signing_shape(wire: _Wire) -> _Authorization | _Error:
+    """Parse Authorization and insist that host and every x-acs-* header are signed."""
+    raw = wire.header("authorization")
+    if raw is None:
+        return _Error(400, "IncompleteSignature", "The Authorization header is missing.")
+    auth = _parse_authorization(raw)
+    if auth is None:
+        return _Error(400, "IncompleteSignature", "The Authorization header is malformed.")
+    if auth.algorithm != _ALGORITHM:
+        return _Error(
+            400,
+            "IncompleteSignature",
+            f"Signature algorithm {auth.algorithm} is not supported by the stand-in.",
+        )
+    signed = set(auth.signed_headers)
+    required = set(_REQUIRED_SIGNED_HEADERS) | {h for h in wire.headers if h.startswith("x-acs-")}
+    unsigned = sorted(required - signed)
+    if unsigned:
+        return _Error(
+            400,
+            "IncompleteSignature",
+            f"These headers must be present and signed: {', '.join(unsigned)}.",
+        )
+    missing = sorted(name for name in signed if name not in wire.headers)
+    if missing:
+        return _Error(
+            400,
+            "IncompleteSignature",
+            f"Signed headers are missing from the request: {', '.join(missing)}.",
+        )
+    return auth
+
+
+def _check_timestamp(wire: _Wire) -> _Error | None:
+    """Reject an x-acs-date that is malformed or more than 15 minutes off."""
+    acs_date = _parse_acs_date(wire.header("x-acs-date") or "")
+    if acs_date is None:
+        return _Error(
+            400,
+            "InvalidTimeStamp.Format",
+            "Specified time stamp or date value is not well formatted.",
+        )
+    if abs(datetime.now(UTC) - acs_date) > _MAX_CLOCK_SKEW:
+        return _Error(
+            400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."
+        )
+    return None
+
+
+def _check_api(wire: _Wire) -> _Error | None:
+    """Only DeleteMultipartUpload of version 2017-03-21, RPC style on path /."""
+    action = wire.header("x-acs-action")
+    if wire.method not in ("GET", "POST") or wire.path not in ("", "/"):
+        return _Error(
+            404,
+            "InvalidApi.NotFound",
+            "Specified api is not found, please check your url and method.",
+        )
+    if not action:
+        return _missing_parameter("Action")
+    if action != OPERATION:
+        return _Error(
+            404,
+            "InvalidApi.NotFound",
+            "Specified api is not found, please check your url and method.",
+        )
+    if wire.header("x-acs-version") != API_VERSION:
+        return _Error(400, "InvalidVersion", "Specified parameter Version is not valid.")
+    return None
+
+
+def _check_parameters(query: dict[str, str]) -> _Error | None:
+    """MediaId and MediaType are required; MediaType has one valid value, video."""
+    for name in ("MediaId", "MediaType"):
+        if not query.get(name):
+            return _missing_parameter(name)
+    if query["MediaType"] != "video":
+        return _Error(400, "InvalidParameter", "The specified parameter MediaType is not valid.")
+    return None
+
+
+def _missing_parameter(name: str) -> _Error:
+    return _Error(
+        400,
+        "MissingParameter",
+        f'The input parameter "{name}" that is mandatory for processing this request '
+        "is not supplied.",
+    )
+
+
+class _Server(ThreadingHTTPServer):
+    """The HTTP server, knowing the stand-in whose state it serves."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], vod: LocalVod) -> None:
+        self.vod = vod
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request off the wire and writes the stand-in's answer."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real gateway
+    # Write status, headers and body in one segment: split writes meet Nagle's algorithm
+    # and delayed ACKs and cost ~40 ms per call.
+    wbufsize = -1
+    disable_nagle_algorithm = True
+
+    def version_string(self) -> str:
+        """Name the stand-in in the Server header, without Python's version."""
+        return "LocalVod"
+
+    def setup(self) -> None:
+        super().setup()
+        cast(_Server, self.server).vod._track(self.connection, open_=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            cast(_Server, self.server).vod._track(self.connection, open_=False)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Stay quiet: tests and manual runs read the recorded requests instead."""
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        vod = cast(_Server, self.server).vod
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            self.send_error(400, "Malformed body framing")
+            return
+        split = urlsplit(self.path)
+        wire = _Wire(
+            method=self.command,
+            target=self.path,
+            path=split.path,
+            query=dict(parse_qsl(split.query, keep_blank_values=True)),
+            headers=_lower_headers(self.headers),
+            body=body,
+        )
+        answer = vod._answer(wire)
+        if answer.drop:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        payload = json.dumps(answer.body).encode("utf-8")
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", _JSON_CONTENT_TYPE)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (e.g. its read timeout hit during a delay).
+            self.close_connection = True
+
+
+def _lower_headers(headers: Message) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        result.setdefault(name.lower(), []).append(str(value))
+    return result
+
+
+class LocalVod:
+    """A local VOD endpoint for DeleteMultipartUpload, run in a background thread.
+
+    Why: lets tests and manual runs drive the real Alibaba Cloud SDK against something
+    that signs, checks and fails like VOD, with scripted faults. Use as a context
+    manager, point the SDK at ``endpoint`` with protocol HTTP and the stand-in's keys.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_key_id: str = LOCAL_ACCESS_KEY_ID,
+        access_key_secret: str = LOCAL_ACCESS_KEY_SECRET,
+        security_token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._access_key_id = access_key_id
+        self._secret = access_key_secret.encode("utf-8")
+        self._security_token = security_token
+        self._host = host
+        self._port = port
+        self.latency_seconds: float = 0.0
+        """Added to every request before it is answered (simulates network distance)."""
+        self.rate_limit_per_second: float | None = None
+        """When set, authenticated requests beyond this many in any sliding second get
+        Throttling.User (HTTP 400), like VOD's ~10 calls/s per account. Only admitted
+        requests count toward the window."""
+        self._lock = threading.Lock()
+        self._videos: dict[str, bool] = {}
+        self._failures: deque[_Failure] = deque()
+        self._drops = 0
+        self._delays: deque[float] = deque()
+        self._requests: list[RecordedRequest] = []
+        self._nonces: dict[str, float] = {}
+        self._admitted: deque[float] = deque()
+        self._connections: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Bind the port and serve in a daemon thread; returns self for chaining."""
+        if self._server is not None:
+            raise RuntimeError("LocalVod is already running")
+        server = _Server((self._host, self._port), self)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"LocalVod:{server.server_address[1]}",
+            daemon=True,
+        )
+        self._server, self._thread = server, thread
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close kept-alive connections, so nothing answers afterwards."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+        server.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port`` to put in the SDK's ``Config.endpoint`` (with protocol HTTP)."""
+        if self._server is None:
+            raise RuntimeError("LocalVod is not running; call start() first")
+        return f"{self._host}:{self._server.server_address[1]}"
+
+    # -- state and scripting -----------------------------------------------------------
+
+    def add_video(self, video_id: str, *, has_parts: bool = True) -> None:
+        """Make a video known, with or without upload parts left to delete."""
+        with self._lock:
+            self._videos[video_id] = has_parts
+
+    def has_parts(self, video_id: str) -> bool:
+        """Whether the video still has upload parts (False for unknown videos)."""
+        with self._lock:
+            return self._videos.get(video_id, False)
+
+    def fail_next(
+        self,
+        code: str,
+        *,
+        status: int = 400,
+        times: int = 1,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        """Answer the next ``times`` authenticated requests with this VOD error.
+
+        Scripted errors queue up in order and are consumed after the signature check,
+        so a badly signed request still fails authentication. ``retry_after_ms`` adds
+        the ``x-acs-retry-after`` header that makes the SDK raise ThrottlingException.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        if not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        with self._lock:
+            self._failures.extend([_Failure(code, status, retry_after_ms)] * times)
+
+    def drop_next(self, times: int = 1) -> None:
+        """Close the connection of the next ``times`` requests without any response."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._drops += times
+
+    def delay_next(self, seconds: float, times: int = 1) -> None:
+        """Sleep ``seconds`` before answering each of the next ``times`` requests."""
+        if times < 1 or seconds < 0:
+            raise ValueError("times must be at least 1 and seconds not negative")
+        with self._lock:
+            self._delays.extend([seconds] * times)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A copy of every request received so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def reset(self) -> None:
+        """Forget videos, scripts, recorded requests, used nonces and the rate window.
+
+        ``latency_seconds`` and ``rate_limit_per_second`` are settings and stay as set.
+        """
+        with self._lock:
+            self._videos.clear()
+            self._failures.clear()
+            self._drops = 0
+            self._delays.clear()
+            self._requests.clear()
+            self._nonces.clear()
+            self._admitted.clear()
+
+    # -- request handling (called from server threads) ---------------------------------
+
+    def _track(self, conn: socket.socket, *, open_: bool) -> None:
+        with self._lock:
+            if open_:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def _answer(self, wire: _Wire) -> _Answer:
+        """Judge one request: faults, authentication, scripts, rate limit, operation."""
+        request_id = _new_request_id()
+        with self._lock:
+            delay = self._delays.popleft() if self._delays else 0.0
+        pause = self.latency_seconds + delay
+        if pause > 0:
+            time.sleep(pause)
+
+        signature_valid, error = self._authenticate(wire)
+        with self._lock:
+            if self._drops > 0:
+                self._drops -= 1
+                self._record(wire, signature_valid, _DROPPED_STATUS, None, request_id)
+                return _Answer(_DROPPED_STATUS, {}, {}, drop=True)
+            extra: dict[str, str] = {}
+            if error is None and signature_valid:
+                error = self._use_nonce(wire)
+            if error is None and self._failures:
+                failure = self._failures.popleft()
+                error = _Error(
+                    failure.status,
+                    failure.code,
+                    f"The request failed with the scripted error {failure.code}.",
+                )
+                if failure.retry_after_ms is not None:
+                    extra["x-acs-retry-after"] = str(failure.retry_after_ms)
+            if error is None:
+                error = self._throttle()
+            if error is None:
+                error = self._operate(wire)
+            status = 200 if error is None else error.status
+            self._record(
+                wire, signature_valid, status, None if error is None else error.code, request_id
+            )
+        headers = {"x-acs-request-id": request_id, **extra}
+        if error is None:
+            return _Answer(200, {"RequestId": request_id}, headers)
+        host_id = wire.header("host") or self._host
+        body = {
+            "RequestId": request_id,
+            "HostId": host_id,
+            "Code": error.code,
+            "Message": error.message,
+            "Recommend": (
+                f"https://api.aliyun.com/troubleshoot?q={quote(error.code)}"
+                f"&product=Vod&requestId={request_id}"
+            ),
+        }
+        return _Answer(error.status, body, headers)
+
+    def _authenticate(self, wire: _Wire) -> tuple[bool, _Error | None]:
+        """Check the ACS3-HMAC-SHA256 signature as Alibaba Cloud does.
+
+        Returns whether the signature recomputed from the received request matched, and
+        the first error found. Touches no shared state, so it runs outside the lock.
+        """
+        auth = _check_signing_shape(wire)
+        if isinstance(auth, _Error):
+            return False, auth
+        error = _check_timestamp(wire)
+        if error is not None:
+            return False, error
+        if not hmac.compare_digest(auth.credential.encode(), self._access_key_id.encode()):
+            return False, _Error(
+                404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
+            )
+        payload_hash = hashlib.sha256(wire.body).hexdigest()
+        expected = hmac.new(
+            self._secret,
+            _string_to_sign(wire, auth.signed_headers, payload_hash).encode("utf-8"),
+            hashlib.sha256,
+        ).hexdigest()
+        signature_valid = hmac.compare_digest(expected, auth.signature.lower())
+        return signature_valid, self._credential_error(wire, payload_hash, signature_valid)
+
+    def _credential_error(
+        self, wire: _Wire, payload_hash: str, signature_valid: bool
+    ) -> _Error | None:
+        """Judge the security token, the body hash and the signature, in that order."""
+        token = wire.header("x-acs-security-token")
+        if self._security_token is not None and token is None:
+            return _Error(
+                400, "MissingSecurityToken", "SecurityToken is mandatory for this request."
+            )
+        if token is not None and (
+            self._security_token is None
+            or not hmac.compare_digest(token.encode(), self._security_token.encode())
+        ):
+            return _Error(
+                400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken is mismatched."
+            )
+        if not hmac.compare_digest(wire.header("x-acs-content-sha256") or "", payload_hash):
+            return _Error(
+                400,
+                "SignatureDoesNotMatch",
+                "The x-acs-content-sha256 header does not match the request body.",
+            )
+        if not signature_valid:
+            return _Error(
+                400, "SignatureDoesNotMatch", "Specified signature does not match our calculation."
+            )
+        return None
+
+    def _use_nonce(self, wire: _Wire) -> _Error | None:
+        """Accept each signature nonce once (call with the lock held)."""
+        now = time.monotonic()
+        for old, seen in list(self._nonces.items()):
+            if now - seen > _NONCE_MEMORY_SECONDS:
+                del self._nonces[old]
+        nonce = wire.header("x-acs-signature-nonce") or ""
+        if nonce in self._nonces:
+            return _Error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+        self._nonces[nonce] = now
+        return None
+
+    def _throttle(self) -> _Error | None:
+        """Apply the sliding one-second rate limit (call with the lock held)."""
+        limit = self.rate_limit_per_second
+        if limit is None:
+            return None
+        now = time.monotonic()
+        while self._admitted and now - self._admitted[0] >= 1.0:
+            self._admitted.popleft()
+        if len(self._admitted) >= limit:
+            return _Error(400, "Throttling.User", "Request was denied due to user flow control.")
+        self._admitted.append(now)
+        return None
+
+    def _operate(self, wire: _Wire) -> _Error | None:
+        """Run DeleteMultipartUpload (call with the lock held)."""
+        error = _check_api(wire) or _check_parameters(wire.query)
+        if error is not None:
+            return error
+        media_id = wire.query["MediaId"]
+        has_parts = self._videos.get(media_id)
+        if has_parts is None:
+            return _Error(400, "InvalidVideo.NotFound", "The video does not exist.")
+        if not has_parts:
+            return _Error(
+                400,
+                "InvalidMultipartUpload.NotFound",
+                "The multipart upload of the video does not exist.",
+            )
+        self._videos[media_id] = False
+        return None
+
+    def _record(
+        self,
+        wire: _Wire,
+        signature_valid: bool,
+        status: int,
+        error_code: str | None,
+        request_id: str,
+    ) -> None:
+        """Keep the request for tests, with the signature and any token redacted."""
+        headers: dict[str, str] = {}
+        for name, values in wire.headers.items():
+            value = ", ".join(values)
+            if name == "authorization":
+                value = _redact_authorization(value)
+            elif name == "x-acs-security-token":
+                value = _REDACTED
+            headers[name] = value
+        self._requests.append(
+            RecordedRequest(
+                method=wire.method,
+                path=wire.path,
+                action=wire.header("x-acs-action"),
+                version=wire.header("x-acs-version"),
+                query=dict(wire.query),
+                headers=headers,
+                signature_valid=signature_valid,
+                status=status,
+                error_code=error_code,
+                request_id=request_id,
+            )
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the stand-in until interrupted, for manual runs against the real SDK."""
+    parser = argparse.ArgumentParser(
+        prog="python -m vod_parts_cleanup.local",
+        description="Local stand-in for Alibaba Cloud VOD DeleteMultipartUpload.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to bind (0 = any free)")
+    parser.add_argument(
+        "--video",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a known video with upload parts (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    with LocalVod(port=args.port) as vod:
+        for video_id in args.video:
+            vod.add_video(video_id)
+        print(f"endpoint:          {vod.endpoint} (protocol HTTP)", flush=True)
+        print(f"access key id:     {LOCAL_ACCESS_KEY_ID}", flush=True)
+        print(f"access key secret: {LOCAL_ACCESS_KEY_SECRET}", flush=True)
+        print("Ctrl-C to stop.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0

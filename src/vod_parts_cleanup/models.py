@@ -1,0 +1,98 @@
+"""The domain: what an upload event means to us and what cleaning up after it produced."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class Outcome(StrEnum):
+    """How the upload ended, as far as the event tells."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    MANUAL = "manual"
+
+
+class CleanupStatus(StrEnum):
+    """What the function did about one event; every handled event ends in exactly one."""
+
+    DELETED = "deleted"
+    ALREADY_CLEAN = "already_clean"
+    MEDIA_NOT_FOUND = "media_not_found"
+    IGNORED = "ignored"
+    REJECTED = "rejected"
+
+
+class Trigger(StrEnum):
+    """Which AWS service delivered the event."""
+
+    DIRECT = "direct"
+    EVENTBRIDGE = "eventbridge"
+    SQS = "sqs"
+    HTTP = "http"
+
+
+class ErrorKind(StrEnum):
+    """Why a cleanup could not finish now; both kinds keep the event for a later retry."""
+
+    TRANSIENT = "transient"
+    CONFIGURATION = "configuration"
+
+
+class UploadEvent(BaseModel):
+    """An upload whose parts should be deleted: the only input the use case knows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    video_id: str
+    outcome: Outcome
+    event_type: str | None = None
+    event_time: datetime | None = None
+
+
+class CleanupResult(BaseModel):
+    """The answer for one event, returned to the caller as JSON with camelCase keys."""
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    video_id: str | None
+    outcome: Outcome | None
+    status: CleanupStatus
+    vod_request_id: str | None = None
+    error_code: str | None = None
+    detail: str | None = None
+    attempts: int = 0
+    event_time: datetime | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The wire form: camelCase keys, ISO-8601 times, absent values left out."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class CleanupFailedError(Exception):
+    """The cleanup could not finish now; raised so the trigger keeps the event for a retry.
+
+    The message names the video, the VOD error code and RequestId: never a credential.
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: ErrorKind,
+        video_id: str,
+        error_code: str,
+        vod_request_id: str | None,
+        attempts: int,
+    ) -> None:
+        self.kind = kind
+        self.video_id = video_id
+        self.error_code = error_code
+        self.vod_request_id = vod_request_id
+        self.attempts = attempts
+        super().__init__(
+            f"cleanup of video {video_id} failed ({kind} error {error_code}, "
+            f"VOD RequestId {vod_request_id or '-'}, {attempts} attempt(s)); event kept for retry"
+        )

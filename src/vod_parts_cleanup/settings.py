@@ -1,0 +1,111 @@
+"""The function's settings: read from the environment once, validated, then passed around.
+
+This is the only module that reads ``os.environ``; everything else receives a ``Settings``.
+"""
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+DEFAULT_REGION = "cn-shanghai"
+DEFAULT_METRICS_NAMESPACE = "VodPartsCleanup"
+DEFAULT_SERVICE_NAME = "vod-parts-cleanup"
+
+# Environment variable -> Settings field. One table, so the template, the README and the
+# CLI can name the same variables.
+ENVIRONMENT_VARIABLES: dict[str, str] = {
+    "VOD_REGION": "vod_region",
+    "VOD_ENDPOINT": "vod_endpoint",
+    "VOD_PROTOCOL": "vod_protocol",
+    "VOD_CONNECT_TIMEOUT_MS": "connect_timeout_ms",
+    "VOD_READ_TIMEOUT_MS": "read_timeout_ms",
+    "VOD_MAX_ATTEMPTS": "max_attempts",
+    "VOD_CREDENTIALS_SECRET_ID": "credentials_secret_id",
+    "VOD_CREDENTIALS_CACHE_SECONDS": "credentials_cache_seconds",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": "access_key_id",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "access_key_secret",
+    "ALIBABA_CLOUD_SECURITY_TOKEN": "security_token",
+    "POWERTOOLS_METRICS_NAMESPACE": "metrics_namespace",
+    "POWERTOOLS_SERVICE_NAME": "service_name",
+}
+
+
+class SettingsError(ValueError):
+    """The environment describes a configuration the function cannot run with."""
+
+
+class Settings(BaseModel):
+    """Everything the function may be told from outside, with safe defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    vod_region: str = Field(default=DEFAULT_REGION, pattern=r"^[a-z0-9-]+$")
+    vod_endpoint: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
+    vod_protocol: Literal["https", "http"] = "https"
+    connect_timeout_ms: int = Field(default=2_000, ge=100, le=10_000)
+    read_timeout_ms: int = Field(default=5_000, ge=100, le=30_000)
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    credentials_secret_id: str | None = None
+    credentials_cache_seconds: int = Field(default=300, ge=0, le=86_400)
+    access_key_id: str | None = None
+    access_key_secret: SecretStr | None = None
+    security_token: SecretStr | None = None
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
+    service_name: str = DEFAULT_SERVICE_NAME
+
+    @property
+    def vod_host(self) -> str:
+        """The host[:port] VOD is reached at: the region's public endpoint unless overridden."""
+        return self.vod_endpoint or f"vod.{self.vod_region}.aliyuncs.com"
+
+    @property
+    def has_static_credentials(self) -> bool:
+        return bool(self.access_key_id and self.access_key_secret)
+
+    @model_validator(mode="after")
+    def _plain_http_only_on_loopback(self) -> Self:
+        """A request signed over plain HTTP can be read on the way; allow it only locally."""
+        if self.vod_protocol == "http" and not _is_loopback(self.vod_host):
+            msg = f"VOD_PROTOCOL=http is allowed only for loopback hosts, not {self.vod_host!r}"
+            raise ValueError(msg)
+        return self
+
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from environment variables; empty values count as unset."""
+        source = os.environ if environment is None else environment
+        values = {
+            field: value.strip()
+            for variable, field in ENVIRONMENT_VARIABLES.items()
+            if (value := source.get(variable, "")).strip()
+        }
+        if "vod_protocol" in values:
+            values["vod_protocol"] = values["vod_protocol"].lower()
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise SettingsError(_describe(error)) from None
+
+
+def _is_loopback(host_and_port: str) -> bool:
+    host = host_and_port.rsplit(":", 1)[0] if host_and_port.count(":") == 1 else host_and_port
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _describe(error: ValidationError) -> str:
+    """Name the variables that are wrong, never their values (one may be a secret)."""
+    variable_of = {field: variable for variable, field in ENVIRONMENT_VARIABLES.items()}
+    problems = []
+    for detail in error.errors(include_input=False, include_url=False):
+        field = str(detail["loc"][0]) if detail["loc"] else ""
+        name = variable_of.get(field, field or "settings")
+        problems.append(f"{name}: {detail['msg']}")
+    return "invalid configuration: " + "; ".join(problems)

@@ -1,0 +1,80 @@
+"""The local runner: `vod-parts-cleanup invoke EVENT_FILE` against the embedded stand-in."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import EVENTS
+from vod_parts_cleanup import cli
+from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_SECRET
+
+
+def invoke(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """A fresh process, as a developer runs it: nothing configured, so the stand-in is used."""
+    return subprocess.run(
+        [sys.executable, "-m", "vod_parts_cleanup.cli", "invoke", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_invoke_runs_the_handler_against_the_stand_in_and_shows_everything() -> None:
+    run = invoke(str(EVENTS / "direct-completed.json"), "--repeat", "2")
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "using the local VOD stand-in" in out
+    assert "932f6b326f1dbf6080ff2da4ac4ff33a" in out
+    assert '"status": "deleted"' in out
+    assert '"status": "already_clean"' in out
+    assert "DeleteMultipartUpload 2017-03-21 MediaId=932f6b326f1dbf6080ff2da4ac4ff33a" in out
+    assert "MediaType=video (valid signature) -> 200 OK" in out
+    assert "VodPartsCleanup/PartsDeleted = 1 Count" in out
+    assert "VodPartsCleanup/AlreadyClean = 1 Count" in out
+    assert LOCAL_ACCESS_KEY_SECRET not in out + run.stderr
+
+
+def test_invoke_shows_each_record_of_a_batch_and_the_logs() -> None:
+    run = invoke(str(EVENTS / "sqs-mixed-batch.json"), "--logs")
+    assert run.returncode == 0, run.stderr
+    assert "batchItemFailures" in run.stdout
+    assert "rejected (MalformedEvent)" in run.stdout
+    assert "ignored" in run.stdout
+    assert '"level": "INFO"' in run.stdout
+
+
+def test_a_failure_is_shown_and_sets_the_exit_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOD_ENDPOINT", "127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setenv("VOD_PROTOCOL", "http")
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tLocal")
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "cli-test-secret")
+    monkeypatch.setenv("VOD_MAX_ATTEMPTS", "1")
+    run = invoke(str(EVENTS / "direct-manual.json"))
+    assert run.returncode == 1
+    assert "using the configured VOD at 127.0.0.1:9" in run.stdout
+    assert "raised CleanupFailedError" in run.stdout
+    assert "NetworkError" in run.stdout
+    assert "cli-test-secret" not in run.stdout + run.stderr
+
+
+def test_a_bad_configuration_is_reported_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VOD_PROTOCOL", "http")
+    monkeypatch.setenv("VOD_ENDPOINT", "vod.cn-shanghai.aliyuncs.com")
+    run = invoke(str(EVENTS / "direct-manual.json"))
+    assert run.returncode == 2
+    assert "VOD_PROTOCOL=http is allowed only for loopback hosts" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("arguments", [["missing.json"], ["--repeat", "0", "x.json"]])
+def test_bad_arguments_are_refused(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_status:
+        cli.main(["invoke", *arguments])
+    assert exit_status.value.code == 2
+    assert "vod-parts-cleanup" in capsys.readouterr().err

@@ -1,0 +1,434 @@
+"""The real Lambda handler on every trigger, against the local VOD over real HTTP: results,
+what is kept for retry, metrics and logs."""
+
+import base64
+import json
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.conftest import Output, load_event
+from vod_parts_cleanup.local import LocalVod
+from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
+from vod_parts_cleanup.models import CleanupFailedError, ErrorKind
+
+ReadOutput = Callable[[], Output]
+
+
+def video_id_of(body: dict[str, Any]) -> str:
+    return str(body["VideoId"])
+
+
+def vod_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The VOD notification inside a sample event, whatever its envelope."""
+    if "Records" in event:
+        return json.loads(event["Records"][0]["body"])
+    if "detail" in event:
+        return event["detail"]
+    if "requestContext" in event:
+        return json.loads(event["body"])
+    return event
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"),
+    [
+        ("direct-completed.json", "completed"),
+        ("direct-failed.json", "failed"),
+        ("direct-manual.json", "manual"),
+        ("direct-upload-by-url-completed.json", "completed"),
+        ("direct-quirky.json", "completed"),
+        ("eventbridge-completed.json", "completed"),
+        ("eventbridge-failed.json", "failed"),
+        ("eventbridge-manual.json", "manual"),
+    ],
+)
+def test_direct_and_eventbridge_events_delete_the_parts(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+    name: str,
+    outcome: str,
+) -> None:
+    event = load_event(name)
+    video_id = video_id_of(vod_body(event))
+    stand_in.add_video(video_id)
+
+    result = handler.lambda_handler(event, context)
+
+    [request] = stand_in.requests
+    assert result["videoId"] == video_id
+    assert result["outcome"] == outcome
+    assert result["status"] == "deleted"
+    assert result["vodRequestId"] == request.request_id
+    assert result["attempts"] == 1
+    assert request.query == {"MediaId": video_id, "MediaType": "video"}
+    assert not stand_in.has_parts(video_id)
+    emitted = output()
+    [deleted] = emitted.counted("PartsDeleted")
+    assert (deleted.value, deleted.unit, deleted.namespace) == (1, "Count", "VodPartsCleanup")
+    assert deleted.dimensions["Outcome"] == outcome
+    [latency] = emitted.counted("VodLatency")
+    assert latency.unit == "Milliseconds" and latency.value > 0
+    assert latency.dimensions["Outcome"] == outcome
+
+
+def test_the_result_carries_the_event_time(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    event = load_event("direct-completed.json")
+    stand_in.add_video(event["VideoId"])
+    result = handler.lambda_handler(event, context)
+    assert result["eventTime"] == event["EventTime"]
+    assert set(result) == {
+        "videoId",
+        "outcome",
+        "status",
+        "vodRequestId",
+        "attempts",
+        "eventTime",
+    }
+
+
+def test_a_second_delivery_finds_the_upload_already_clean(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+) -> None:
+    event = load_event("direct-completed.json")
+    stand_in.add_video(event["VideoId"])
+    handler.lambda_handler(event, context)
+    again = handler.lambda_handler(event, context)
+    assert again["status"] == "already_clean"
+    assert again["errorCode"] == "InvalidMultipartUpload.NotFound"
+    assert output().metric_names().count("AlreadyClean") == 1
+
+
+def test_an_unknown_video_is_media_not_found(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+) -> None:
+    result = handler.lambda_handler({"VideoId": "00000000000000000000000000000000"}, context)
+    assert result["status"] == "media_not_found"
+    assert result["errorCode"] == "InvalidVideo.NotFound"
+    assert "MediaNotFound" in output().metric_names()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "direct-ignored.json",
+        "direct-upload-by-url-failed.json",
+        "eventbridge-ignored.json",
+    ],
+)
+def test_events_that_are_not_uploads_are_ignored_without_calling_vod(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+    name: str,
+) -> None:
+    result = handler.lambda_handler(load_event(name), context)
+    assert result["status"] == "ignored"
+    assert stand_in.requests == []
+    assert output().metric_names() == ["EventIgnored"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        load_event("direct-rejected.json"),
+        {"VideoId": "abc/def"},
+        {"EventType": "FileUploadComplete", "VideoId": "a" * 65, "Status": "success"},
+        "just a string",
+        [1, 2, 3],
+        {},
+    ],
+)
+def test_bad_input_is_rejected_with_a_clear_error_and_never_reaches_vod(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+    event: object,
+) -> None:
+    result = handler.lambda_handler(event, context)
+    assert result["status"] == "rejected"
+    assert result["errorCode"] and result["detail"]
+    assert stand_in.requests == []
+    emitted = output()
+    assert emitted.metric_names() == ["EventRejected"]
+    assert any(log["level"] == "WARNING" for log in emitted.logs)
+
+
+def test_invalid_parameter_from_vod_is_rejected(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+) -> None:
+    stand_in.fail_next("InvalidParameter")
+    result = handler.lambda_handler({"VideoId": "abc123"}, context)
+    assert (result["status"], result["errorCode"], result["attempts"]) == (
+        "rejected",
+        "InvalidParameter",
+        1,
+    )
+    assert "EventRejected" in output().metric_names()
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "kind"),
+    [
+        ("ServiceUnAvailable", 503, ErrorKind.TRANSIENT),
+        ("Throttling.User", 400, ErrorKind.TRANSIENT),
+        ("AccessDenied", 400, ErrorKind.CONFIGURATION),
+        ("InvalidStorage.NotFound", 400, ErrorKind.CONFIGURATION),
+    ],
+)
+@pytest.mark.parametrize("name", ["direct-completed.json", "eventbridge-failed.json"])
+def test_direct_and_eventbridge_failures_raise_so_lambda_keeps_the_event(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    code: str,
+    status: int,
+    kind: ErrorKind,
+) -> None:
+    monkeypatch.setattr(
+        handler, "settings", handler.settings.model_copy(update={"max_attempts": 2})
+    )
+    event = load_event(name)
+    video_id = video_id_of(vod_body(event))
+    stand_in.add_video(video_id)
+    stand_in.fail_next(code, status=status, times=2)
+
+    with pytest.raises(CleanupFailedError) as failure:
+        handler.lambda_handler(event, context)
+
+    expected_attempts = 2 if kind is ErrorKind.TRANSIENT else 1
+    assert (failure.value.kind, failure.value.error_code) == (kind, code)
+    assert failure.value.attempts == expected_attempts
+    assert len(stand_in.requests) == expected_attempts
+    assert stand_in.has_parts(video_id)
+    emitted = output()
+    [failed] = emitted.counted("CleanupFailed")
+    assert failed.dimensions["ErrorKind"] == kind.value
+    assert len(emitted.counted("VodLatency")) == expected_attempts
+    level = "ERROR" if kind is ErrorKind.CONFIGURATION else "WARNING"
+    assert any(log["level"] == level and log.get("errorCode") == code for log in emitted.logs)
+
+
+def test_sqs_records_are_cleaned_and_none_is_reported(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+) -> None:
+    for name in ["sqs-completed.json", "sqs-failed.json", "sqs-manual.json"]:
+        event = load_event(name)
+        stand_in.add_video(video_id_of(vod_body(event)))
+        assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+        assert not stand_in.has_parts(video_id_of(vod_body(event)))
+    assert output().metric_names().count("PartsDeleted") == 3
+
+
+def test_an_ignored_sqs_record_is_not_reported(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+) -> None:
+    assert handler.lambda_handler(load_event("sqs-ignored.json"), context) == {
+        "batchItemFailures": []
+    }
+    assert stand_in.requests == []
+    assert output().metric_names() == ["EventIgnored"]
+
+
+def test_a_mixed_batch_reports_only_what_must_be_kept(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+) -> None:
+    event = load_event("sqs-mixed-batch.json")
+    completed, failed, _ignored, not_json = event["Records"]
+    for record in (completed, failed):
+        stand_in.add_video(json.loads(record["body"])["VideoId"])
+
+    response = handler.lambda_handler(event, context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": not_json["messageId"]}]}
+    assert len(stand_in.requests) == 2
+    names = output().metric_names()
+    assert sorted(n for n in names if n != "VodLatency") == [
+        "EventIgnored",
+        "EventRejected",
+        "PartsDeleted",
+        "PartsDeleted",
+    ]
+
+
+def test_a_batch_reports_the_records_vod_could_not_take(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        handler, "settings", handler.settings.model_copy(update={"max_attempts": 1})
+    )
+    event = load_event("sqs-mixed-batch.json")
+    completed, failed, _ignored, not_json = event["Records"]
+    for record in (completed, failed):
+        stand_in.add_video(json.loads(record["body"])["VideoId"])
+    stand_in.fail_next("Throttling.User")  # the first record's only attempt
+
+    response = handler.lambda_handler(event, context)
+
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": completed["messageId"]},
+            {"itemIdentifier": not_json["messageId"]},
+        ]
+    }
+    assert stand_in.has_parts(json.loads(completed["body"])["VideoId"])
+    assert not stand_in.has_parts(json.loads(failed["body"])["VideoId"])
+
+
+def test_a_batch_whose_every_record_fails_reports_them_all(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    event = load_event("sqs-completed.json")
+    stand_in.add_video(video_id_of(vod_body(event)))
+    stand_in.fail_next("AccessDenied")
+    response = handler.lambda_handler(event, context)
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"),
+    [
+        ("http-completed.json", "completed"),
+        ("http-failed.json", "failed"),
+        ("http-manual.json", "manual"),
+    ],
+)
+def test_http_callbacks_are_cleaned_and_answered_200(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, name: str, outcome: str
+) -> None:
+    event = load_event(name)
+    video_id = video_id_of(vod_body(event))
+    stand_in.add_video(video_id)
+    response = handler.lambda_handler(event, context)
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert (body["videoId"], body["outcome"], body["status"]) == (video_id, outcome, "deleted")
+    assert not stand_in.has_parts(video_id)
+
+
+def test_a_base64_http_body_is_decoded(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    event = load_event("http-completed.json")
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    stand_in.add_video(video_id_of(json.loads(load_event("http-completed.json")["body"])))
+    assert handler.lambda_handler(event, context)["statusCode"] == 200
+
+
+def test_an_ignored_http_callback_is_answered_200(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    response = handler.lambda_handler(load_event("http-ignored.json"), context)
+    assert (response["statusCode"], json.loads(response["body"])["status"]) == (200, "ignored")
+    assert stand_in.requests == []
+
+
+@pytest.mark.parametrize("body", ["not json{", "[]", ""])
+def test_a_malformed_http_body_is_answered_400(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+    body: str,
+) -> None:
+    event = load_event("http-completed.json")
+    event["body"] = body
+    response = handler.lambda_handler(event, context)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["errorCode"] == "MalformedEvent"
+    assert stand_in.requests == []
+    assert output().metric_names() == ["EventRejected"]
+
+
+def test_an_http_callback_with_a_bad_video_id_is_answered_400(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    event = load_event("http-completed.json")
+    event["body"] = json.dumps({"VideoId": "../x"})
+    response = handler.lambda_handler(event, context)
+    assert (response["statusCode"], json.loads(response["body"])["status"]) == (400, "rejected")
+    assert stand_in.requests == []
+
+
+def test_only_post_is_accepted_over_http(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    event = load_event("http-completed.json")
+    event["requestContext"]["http"]["method"] = "GET"
+    assert handler.lambda_handler(event, context)["statusCode"] == 405
+    assert stand_in.requests == []
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "http_status"),
+    [("InternalError", 500, 503), ("Forbidden.RAM", 403, 500)],
+)
+def test_http_failures_are_answered_5xx_so_vod_delivers_again(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    code: str,
+    status: int,
+    http_status: int,
+) -> None:
+    monkeypatch.setattr(
+        handler, "settings", handler.settings.model_copy(update={"max_attempts": 1})
+    )
+    event = load_event("http-completed.json")
+    stand_in.add_video(video_id_of(vod_body(event)))
+    stand_in.fail_next(code, status=status)
+    response = handler.lambda_handler(event, context)
+    assert response["statusCode"] == http_status
+    assert json.loads(response["body"])["errorCode"] == code
+
+
+def test_logs_are_structured_and_carry_the_event_keys(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+) -> None:
+    event = load_event("sqs-completed.json")
+    video_id = video_id_of(vod_body(event))
+    stand_in.add_video(video_id)
+    handler.lambda_handler(event, context)
+    logs = output().logs
+    [vod_log] = [log for log in logs if log["message"] == "VOD DeleteMultipartUpload answered"]
+    assert vod_log["videoId"] == video_id
+    assert vod_log["outcome"] == "completed"
+    assert vod_log["trigger"] == "sqs"
+    assert vod_log["vodRequestId"] == stand_in.requests[0].request_id
+    assert vod_log["messageId"] == event["Records"][0]["messageId"]
+    assert vod_log["function_request_id"] == context.aws_request_id
+    assert vod_log["service"] == "vod-parts-cleanup"
+
+
+def test_the_metrics_namespace_comes_from_the_settings(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vod_parts_cleanup.observability import CleanupMetrics
+
+    monkeypatch.setattr(handler, "metrics", CleanupMetrics(namespace="Custom", service="svc"))
+    handler.lambda_handler(load_event("direct-ignored.json"), context)
+    [metric] = output().metrics
+    assert (metric.namespace, metric.dimensions) == ("Custom", {"service": "svc"})

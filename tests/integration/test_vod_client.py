@@ -1,0 +1,314 @@
+"""The VOD adapter against the local stand-in, over real HTTP with the real tea-openapi client:
+every row of the answer table, retries, deadlines, and the request the official SDK would send."""
+
+import time
+
+import pytest
+from alibabacloud_credentials.client import Client as CredentialClient
+from alibabacloud_credentials.models import Config as CredentialConfig
+from alibabacloud_tea_openapi.utils_models import Config
+from alibabacloud_vod20170321.client import Client as OfficialVodClient
+from alibabacloud_vod20170321.models import DeleteMultipartUploadRequest
+from darabonba.runtime import RuntimeOptions
+from pydantic import SecretStr
+
+from vod_parts_cleanup.credentials import build_credential_client
+from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
+from vod_parts_cleanup.models import CleanupStatus, ErrorKind
+from vod_parts_cleanup.settings import Settings
+from vod_parts_cleanup.vod_client import (
+    VodCall,
+    VodCallFailedError,
+    VodClient,
+    build_openapi_client,
+)
+
+VIDEO_ID = "5aed81b74ba84920be578cdfe004af4b"
+
+
+def vod_client(settings: Settings, **overrides: object) -> VodClient:
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    return VodClient(build_openapi_client(settings, build_credential_client(settings)), settings)
+
+
+def no_pause(seconds: float) -> None:
+    """Retries in these tests need not wait: the backoff itself is checked separately."""
+
+
+@pytest.fixture
+def client(settings: Settings) -> VodClient:
+    return VodClient(
+        build_openapi_client(settings, build_credential_client(settings)), settings, sleep=no_pause
+    )
+
+
+def test_parts_are_deleted(stand_in: LocalVod, client: VodClient) -> None:
+    stand_in.add_video(VIDEO_ID, has_parts=True)
+    calls: list[VodCall] = []
+    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
+    assert answer.status is CleanupStatus.DELETED
+    assert answer.attempts == 1
+    assert not stand_in.has_parts(VIDEO_ID)
+    [request] = stand_in.requests
+    assert answer.request_id == request.request_id
+    assert [(call.attempt, call.http_status, call.request_id) for call in calls] == [
+        (1, 200, request.request_id)
+    ]
+
+
+def test_the_request_is_the_one_vod_documents(stand_in: LocalVod, client: VodClient) -> None:
+    stand_in.add_video(VIDEO_ID)
+    client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    [request] = stand_in.requests
+    assert (request.method, request.path) == ("POST", "/")
+    assert (request.action, request.version) == ("DeleteMultipartUpload", "2017-03-21")
+    assert request.query == {"MediaId": VIDEO_ID, "MediaType": "video"}
+    assert request.signature_valid
+    assert request.headers["authorization"].startswith("ACS3-HMAC-SHA256 ")
+
+
+def test_the_request_matches_what_the_official_vod_sdk_sends(
+    stand_in: LocalVod, client: VodClient, settings: Settings
+) -> None:
+    first, second = VIDEO_ID, "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    stand_in.add_video(first)
+    stand_in.add_video(second)
+    official = OfficialVodClient(
+        Config(
+            access_key_id=LOCAL_ACCESS_KEY_ID,
+            access_key_secret=LOCAL_ACCESS_KEY_SECRET,
+            endpoint=settings.vod_host,
+            protocol="HTTP",
+        )
+    )
+    official.delete_multipart_upload_with_options(
+        DeleteMultipartUploadRequest(media_id=first, media_type="video"), RuntimeOptions()
+    )
+    client.delete_multipart_upload(second, deadline=None)
+    theirs, ours = stand_in.requests
+    assert theirs.status == ours.status == 200
+    assert theirs.signature_valid and ours.signature_valid
+    assert (ours.method, ours.path, ours.action, ours.version) == (
+        theirs.method,
+        theirs.path,
+        theirs.action,
+        theirs.version,
+    )
+    assert sorted(ours.query) == sorted(theirs.query)
+    assert {k: v for k, v in ours.query.items() if k != "MediaId"} == {
+        k: v for k, v in theirs.query.items() if k != "MediaId"
+    }
+    assert _signed_header_names(ours.headers) == _signed_header_names(theirs.headers)
+
+
+def _signed_header_names(headers: dict[str, str]) -> str:
+    return headers["authorization"].split("SignedHeaders=")[1].split(",")[0]
+
+
+@pytest.mark.parametrize(
+    ("prepare", "status", "error_code"),
+    [
+        (
+            lambda vod: vod.add_video(VIDEO_ID, has_parts=False),
+            CleanupStatus.ALREADY_CLEAN,
+            "InvalidMultipartUpload.NotFound",
+        ),
+        (lambda vod: None, CleanupStatus.MEDIA_NOT_FOUND, "InvalidVideo.NotFound"),
+        (
+            lambda vod: vod.fail_next("InvalidFile.NotFound"),
+            CleanupStatus.MEDIA_NOT_FOUND,
+            "InvalidFile.NotFound",
+        ),
+        (lambda vod: vod.fail_next("InvalidParameter"), CleanupStatus.REJECTED, "InvalidParameter"),
+    ],
+    ids=["no-parts", "unknown-video", "unknown-file", "invalid-parameter"],
+)
+def test_final_answers_are_mapped_and_never_retried(
+    stand_in: LocalVod, client: VodClient, prepare, status: CleanupStatus, error_code: str
+) -> None:
+    prepare(stand_in)
+    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    assert (answer.status, answer.error_code, answer.attempts) == (status, error_code, 1)
+    assert len(stand_in.requests) == 1
+    assert answer.request_id == stand_in.requests[0].request_id
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("Throttling", 400),
+        ("Throttling.User", 400),
+        ("Throttling.Api", 400),
+        ("InternalError", 500),
+        ("ServiceUnAvailable", 503),
+        ("SERVICEUNAVAILABLE", 503),
+        ("UnknownError", 500),
+        ("SomethingNew", 502),
+    ],
+)
+def test_transient_errors_are_retried_until_vod_answers(
+    stand_in: LocalVod, client: VodClient, code: str, status: int
+) -> None:
+    stand_in.add_video(VIDEO_ID)
+    stand_in.fail_next(code, status=status, times=2)
+    calls: list[VodCall] = []
+    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
+    assert (answer.status, answer.attempts) == (CleanupStatus.DELETED, 3)
+    assert [call.error_code for call in calls] == [code, code, None]
+    assert len(stand_in.requests) == 3
+
+
+def test_throttling_with_retry_after_is_retried(stand_in: LocalVod, client: VodClient) -> None:
+    stand_in.add_video(VIDEO_ID)
+    stand_in.fail_next("Throttling.User", retry_after_ms=50)
+    assert client.delete_multipart_upload(VIDEO_ID, deadline=None).attempts == 2
+
+
+def test_transient_errors_that_persist_fail_after_the_last_attempt(
+    stand_in: LocalVod, client: VodClient, settings: Settings
+) -> None:
+    stand_in.add_video(VIDEO_ID)
+    stand_in.fail_next("ServiceUnAvailable", status=503, times=settings.max_attempts)
+    with pytest.raises(VodCallFailedError) as failure:
+        client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    assert failure.value.kind is ErrorKind.TRANSIENT
+    assert failure.value.error_code == "ServiceUnAvailable"
+    assert failure.value.attempts == settings.max_attempts
+    assert failure.value.request_id == stand_in.requests[-1].request_id
+    assert stand_in.has_parts(VIDEO_ID)
+
+
+def test_a_dropped_connection_is_a_transient_network_error(
+    stand_in: LocalVod, client: VodClient
+) -> None:
+    stand_in.add_video(VIDEO_ID)
+    stand_in.drop_next(times=1)
+    calls: list[VodCall] = []
+    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
+    assert answer.status is CleanupStatus.DELETED
+    assert [call.error_code for call in calls] == ["NetworkError", None]
+
+
+def test_a_slow_answer_times_out_and_is_retried(stand_in: LocalVod, settings: Settings) -> None:
+    stand_in.add_video(VIDEO_ID)
+    stand_in.delay_next(1.0)
+    client = VodClient(
+        build_openapi_client(settings, build_credential_client(settings)),
+        settings.model_copy(update={"read_timeout_ms": 200}),
+        sleep=no_pause,
+    )
+    calls: list[VodCall] = []
+    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
+    assert answer.status is CleanupStatus.DELETED
+    assert [call.error_code for call in calls] == ["NetworkError", None]
+    assert calls[0].latency_ms < 900
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("AccessDenied", 400),
+        ("InvalidStorage.NotFound", 400),
+        ("Forbidden.RAM", 403),
+        ("Forbidden", 403),
+        ("OperationDenied.Suspended", 403),
+        ("InvalidAccessKeyId.Inactive", 400),
+        ("InvalidSecurityToken.Expired", 400),
+        ("InvalidTimeStamp.Expired", 400),
+        ("MissingParameter", 400),
+    ],
+)
+def test_configuration_errors_are_not_retried(
+    stand_in: LocalVod, client: VodClient, code: str, status: int
+) -> None:
+    stand_in.add_video(VIDEO_ID)
+    stand_in.fail_next(code, status=status)
+    with pytest.raises(VodCallFailedError) as failure:
+        client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    assert (failure.value.kind, failure.value.error_code) == (ErrorKind.CONFIGURATION, code)
+    assert failure.value.attempts == 1
+    assert len(stand_in.requests) == 1
+
+
+def test_a_wrong_secret_is_a_configuration_error_that_names_no_secret(
+    stand_in: LocalVod, settings: Settings
+) -> None:
+    stand_in.add_video(VIDEO_ID)
+    wrong = "wrong-secret-value-123"
+    client = vod_client(settings, access_key_secret=SecretStr(wrong))
+    with pytest.raises(VodCallFailedError) as failure:
+        client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    assert (failure.value.kind, failure.value.error_code) == (
+        ErrorKind.CONFIGURATION,
+        "SignatureDoesNotMatch",
+    )
+    assert not stand_in.requests[0].signature_valid
+    assert wrong not in str(failure.value) and wrong not in repr(failure.value.args)
+    assert stand_in.has_parts(VIDEO_ID)
+
+
+def test_an_unknown_access_key_is_a_configuration_error(
+    stand_in: LocalVod, settings: Settings
+) -> None:
+    client = vod_client(settings, access_key_id="LTAI5tSomebodyElse000")
+    with pytest.raises(VodCallFailedError) as failure:
+        client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    assert failure.value.error_code == "InvalidAccessKeyId.NotFound"
+    assert failure.value.kind is ErrorKind.CONFIGURATION
+
+
+def test_an_sts_token_is_sent(settings: Settings) -> None:
+    with LocalVod(security_token="sts-token-for-tests") as sts_vod:
+        sts_vod.add_video(VIDEO_ID)
+        sts_settings = settings.model_copy(update={"vod_endpoint": sts_vod.endpoint})
+        without_token = vod_client(sts_settings)
+        with pytest.raises(VodCallFailedError):
+            without_token.delete_multipart_upload(VIDEO_ID, deadline=None)
+        credential = CredentialClient(
+            CredentialConfig(
+                type="sts",
+                access_key_id=LOCAL_ACCESS_KEY_ID,
+                access_key_secret=LOCAL_ACCESS_KEY_SECRET,
+                security_token="sts-token-for-tests",
+            )
+        )
+        with_token = VodClient(build_openapi_client(sts_settings, credential), sts_settings)
+        assert with_token.delete_multipart_upload(VIDEO_ID, deadline=None).status is (
+            CleanupStatus.DELETED
+        )
+
+
+def test_retries_stop_at_the_deadline(stand_in: LocalVod, settings: Settings) -> None:
+    stand_in.add_video(VIDEO_ID)
+    stand_in.fail_next("Throttling.User", times=100)
+    client = vod_client(settings, max_attempts=10)
+    started = time.monotonic()
+    with pytest.raises(VodCallFailedError) as failure:
+        client.delete_multipart_upload(VIDEO_ID, deadline=started + 1.5)
+    assert time.monotonic() < started + 1.5
+    assert failure.value.kind is ErrorKind.TRANSIENT
+    assert 1 <= failure.value.attempts < 10
+
+
+def test_no_call_is_made_when_no_time_is_left(stand_in: LocalVod, client: VodClient) -> None:
+    stand_in.add_video(VIDEO_ID)
+    with pytest.raises(VodCallFailedError) as failure:
+        client.delete_multipart_upload(VIDEO_ID, deadline=time.monotonic() + 0.1)
+    assert (failure.value.error_code, failure.value.attempts) == ("DeadlineExceeded", 0)
+    assert stand_in.requests == []
+
+
+def test_backoff_grows_and_is_jittered(stand_in: LocalVod, settings: Settings) -> None:
+    stand_in.add_video(VIDEO_ID)
+    stand_in.fail_next("InternalError", status=500, times=3)
+    pauses: list[float] = []
+    client = VodClient(
+        build_openapi_client(settings, build_credential_client(settings)),
+        settings,
+        sleep=pauses.append,
+    )
+    client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    assert len(pauses) == 3
+    ceilings = [0.2, 0.4, 0.8]
+    assert all(0 <= pause <= ceiling for pause, ceiling in zip(pauses, ceilings, strict=True))

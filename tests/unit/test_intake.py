@@ -1,0 +1,182 @@
+"""Reading VOD notifications: tolerant where real payloads need it, strict about the VideoId."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import load_event
+from vod_parts_cleanup.intake import (
+    MalformedEventError,
+    decode_json_object,
+    read_notification,
+    recognise_trigger,
+)
+from vod_parts_cleanup.models import CleanupResult, CleanupStatus, Outcome, Trigger, UploadEvent
+
+VIDEO_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+
+
+def upload(**fields: object) -> dict[str, object]:
+    return {
+        "EventTime": "2026-11-20T08:15:30Z",
+        "EventType": "FileUploadComplete",
+        "VideoId": VIDEO_ID,
+        "Status": "success",
+        **fields,
+    }
+
+
+def as_upload(body: object) -> UploadEvent:
+    event = read_notification(body)
+    assert isinstance(event, UploadEvent), event
+    return event
+
+
+def as_result(body: object) -> CleanupResult:
+    result = read_notification(body)
+    assert isinstance(result, CleanupResult), result
+    return result
+
+
+@pytest.mark.parametrize(
+    ("event_type", "status", "outcome"),
+    [
+        ("FileUploadComplete", "success", Outcome.COMPLETED),
+        ("FileUploadComplete", "fail", Outcome.FAILED),
+        ("UploadByURLComplete", "success", Outcome.COMPLETED),
+        ("UploadByURLComplete", "fail", Outcome.FAILED),
+        ("FileUploadComplete", "SUCCESS", Outcome.COMPLETED),
+        ("FileUploadComplete", "Success", Outcome.COMPLETED),
+        ("FileUploadComplete", "Fail", Outcome.FAILED),
+        ("FileUploadComplete", "Failed", Outcome.FAILED),
+        ("fileuploadcomplete", "success", Outcome.COMPLETED),
+    ],
+)
+def test_upload_events_map_to_their_outcome(event_type: str, status: str, outcome: Outcome) -> None:
+    event = as_upload(upload(EventType=event_type, Status=status))
+    assert event.video_id == VIDEO_ID
+    assert event.outcome is outcome
+    assert event.event_time == datetime(2026, 11, 20, 8, 15, 30, tzinfo=UTC)
+
+
+def test_the_manual_form_is_cleaned_now() -> None:
+    event = as_upload({"VideoId": VIDEO_ID})
+    assert (event.video_id, event.outcome, event.event_time) == (VIDEO_ID, Outcome.MANUAL, None)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2026-11-20T08:15:30Z", datetime(2026, 11, 20, 8, 15, 30, tzinfo=UTC)),
+        ("2026-11-20T08:15:30.123Z", datetime(2026, 11, 20, 8, 15, 30, 123000, tzinfo=UTC)),
+        ("2026-11-20T08:15:30:123Z", datetime(2026, 11, 20, 8, 15, 30, 123000, tzinfo=UTC)),
+        ("2026-11-20T08:15:30", datetime(2026, 11, 20, 8, 15, 30, tzinfo=UTC)),
+    ],
+)
+def test_event_time_is_read_in_every_published_form(written: str, expected: datetime) -> None:
+    assert as_upload(upload(EventTime=written)).event_time == expected
+
+
+def test_keys_with_stray_spaces_and_numbers_as_strings_are_read() -> None:
+    body = {
+        " EventType": "FileUploadComplete",
+        "VideoId ": f" {VIDEO_ID} ",
+        "Status ": "Success",
+        "Size": "123456",
+        "EventTime": "2026-11-20T08:15:30.123Z",
+    }
+    event = as_upload(body)
+    assert (event.video_id, event.outcome) == (VIDEO_ID, Outcome.COMPLETED)
+
+
+def test_the_quirky_sample_event_is_a_completed_upload() -> None:
+    event = as_upload(load_event("direct-quirky.json"))
+    assert event.outcome is Outcome.COMPLETED
+    assert event.event_time is not None
+    assert event.event_time.microsecond == 123000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"EventType": "ImageUploadComplete", "ImageId": VIDEO_ID, "Status": "success"},
+        {"EventType": "AttachedMediaUploadComplete", "AttachedMediaId": VIDEO_ID},
+        {"EventType": "StreamTranscodeComplete", "VideoId": VIDEO_ID, "Status": "success"},
+        {"EventType": "VideoAnalysisComplete", "VideoId": VIDEO_ID, "Status": "Success"},
+        {"EventType": "TranscodeComplete", "VideoId": VIDEO_ID, "Status": "success"},
+        {"EventType": "UploadByURLComplete", "JobId": "j1", "Status": "fail", "ErrorCode": "X"},
+        {"EventType": "UploadByURLComplete ", "JobId": "j1", "Status": "fail", "ErrorCode ": "X"},
+    ],
+)
+def test_events_that_are_not_about_a_video_upload_are_ignored(body: dict[str, object]) -> None:
+    assert as_result(body).status is CleanupStatus.IGNORED
+
+
+@pytest.mark.parametrize(
+    ("body", "error_code"),
+    [
+        (upload(VideoId="../../etc/passwd"), "InvalidVideoId"),
+        (upload(VideoId="abc-123; DROP"), "InvalidVideoId"),
+        (upload(VideoId="a" * 65), "InvalidVideoId"),
+        (upload(VideoId="视频"), "InvalidVideoId"),
+        ({"VideoId": "has space"}, "InvalidVideoId"),
+        (upload(VideoId=None), "MissingVideoId"),
+        (upload(VideoId=""), "MissingVideoId"),
+        ({"EventType": "UploadByURLComplete", "Status": "success"}, "MissingVideoId"),
+        ({}, "MissingVideoId"),
+        (upload(Status="processing"), "UnknownStatus"),
+        (upload(Status=None), "UnknownStatus"),
+        (upload(EventTime="yesterday"), "InvalidEvent"),
+        (upload(Size="big"), "InvalidEvent"),
+        (upload(VideoId=12345), "InvalidEvent"),
+        ("FileUploadComplete", "MalformedEvent"),
+        (["VideoId", VIDEO_ID], "MalformedEvent"),
+        (None, "MalformedEvent"),
+    ],
+)
+def test_untrustworthy_events_are_rejected_with_a_reason(body: object, error_code: str) -> None:
+    result = as_result(body)
+    assert result.status is CleanupStatus.REJECTED
+    assert result.error_code == error_code
+    assert result.detail
+
+
+def test_a_rejected_video_id_is_never_echoed_back() -> None:
+    result = as_result(upload(VideoId="<script>alert(1)</script>"))
+    assert result.video_id is None
+    assert "script" not in str(result.to_json_dict())
+
+
+def test_a_rejected_event_names_the_bad_field_but_not_its_value() -> None:
+    result = as_result(upload(Size="secret-looking-value"))
+    assert result.detail == "invalid Size"
+
+
+@pytest.mark.parametrize(
+    ("name", "trigger"),
+    [
+        ("direct-completed.json", Trigger.DIRECT),
+        ("direct-manual.json", Trigger.DIRECT),
+        ("eventbridge-completed.json", Trigger.EVENTBRIDGE),
+        ("sqs-completed.json", Trigger.SQS),
+        ("sqs-mixed-batch.json", Trigger.SQS),
+        ("http-completed.json", Trigger.HTTP),
+    ],
+)
+def test_each_envelope_is_recognised(name: str, trigger: Trigger) -> None:
+    assert recognise_trigger(load_event(name)) is trigger
+
+
+@pytest.mark.parametrize("event", ["text", 42, None, [], {"Records": []}, {"Records": [{"a": 1}]}])
+def test_anything_else_counts_as_a_direct_invocation(event: object) -> None:
+    assert recognise_trigger(event) is Trigger.DIRECT
+
+
+@pytest.mark.parametrize("text", [None, "", "  ", "not json{", "[1, 2]", '"text"', "42"])
+def test_a_body_must_hold_a_json_object(text: str | None) -> None:
+    with pytest.raises(MalformedEventError):
+        decode_json_object(text)
+
+
+def test_a_json_object_body_is_decoded() -> None:
+    assert decode_json_object('{"VideoId": "abc"}') == {"VideoId": "abc"}

@@ -1,0 +1,517 @@
+"""The local VOD stand-in, driven by the real tea-openapi client over real HTTP.
+
+Why: other tests trust the stand-in to behave like VOD; these prove it accepts exactly
+what the SDKs send, verifies signatures from the wire, and fails the way it is told to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from alibabacloud_tea_openapi.client import Client
+from alibabacloud_tea_openapi.exceptions import (
+    ClientException,
+    ServerException,
+    ThrottlingException,
+)
+from alibabacloud_tea_openapi.utils import Utils
+from alibabacloud_tea_openapi.utils_models import Config, OpenApiRequest, Params
+from darabonba.exceptions import RetryError, UnretryableException
+from darabonba.request import DaraRequest
+from darabonba.runtime import RuntimeOptions
+
+import vod_parts_cleanup.local as local_package
+from vod_parts_cleanup.local import (
+    LOCAL_ACCESS_KEY_ID,
+    LOCAL_ACCESS_KEY_SECRET,
+    LocalVod,
+)
+
+# tea-openapi itself calls datetime.utcnow() for x-acs-date.
+pytestmark = pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning")
+
+PARAMS = Params(
+    action="DeleteMultipartUpload",
+    version="2017-03-21",
+    protocol="HTTPS",
+    pathname="/",
+    method="POST",
+    auth_type="AK",
+    style="RPC",
+    req_body_type="formData",
+    body_type="json",
+)
+REQUEST_ID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # darabonba sends through HTTP(S)_PROXY from the environment, even to 127.0.0.1.
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def vod() -> Iterator[LocalVod]:
+    with LocalVod() as stand_in:
+        yield stand_in
+
+
+def make_client(
+    stand_in: LocalVod,
+    *,
+    key_id: str = LOCAL_ACCESS_KEY_ID,
+    secret: str = LOCAL_ACCESS_KEY_SECRET,
+    token: str | None = None,
+    read_timeout: int = 2000,
+) -> Client:
+    return Client(
+        Config(
+            access_key_id=key_id,
+            access_key_secret=secret,
+            security_token=token,
+            endpoint=stand_in.endpoint,
+            protocol="HTTP",
+            read_timeout=read_timeout,
+            connect_timeout=1000,
+        )
+    )
+
+
+def delete(client: Client, media_id: str, media_type: str | None = "video") -> dict[str, Any]:
+    query = {"MediaId": media_id}
+    if media_type is not None:
+        query["MediaType"] = media_type
+    result: dict[str, Any] = client.call_api(PARAMS, OpenApiRequest(query=query), RuntimeOptions())
+    return result
+
+
+def client_error(client: Client, media_id: str, media_type: str | None = "video") -> Any:
+    with pytest.raises(ClientException) as caught:
+        delete(client, media_id, media_type)
+    return caught.value
+
+
+# -- hand-made requests, signed with the SDK's own signing function --------------------
+
+
+def signed_request(
+    stand_in: LocalVod,
+    query: dict[str, str],
+    *,
+    body: bytes = b"",
+    date: datetime | None = None,
+    nonce: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> tuple[str, dict[str, str]]:
+    """Sign a request the way tea-openapi does; return the URL target and headers."""
+    request = DaraRequest()
+    request.method = "POST"
+    request.pathname = "/"
+    request.query = dict(query)
+    request.headers = {
+        "host": stand_in.endpoint,
+        "x-acs-version": "2017-03-21",
+        "x-acs-action": "DeleteMultipartUpload",
+        "x-acs-date": (date or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "x-acs-signature-nonce": nonce or Utils.get_nonce(),
+        "accept": "application/json",
+        "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
+        **(extra_headers or {}),
+    }
+    request.headers["Authorization"] = Utils.get_authorization(
+        request,
+        "ACS3-HMAC-SHA256",
+        hashlib.sha256(body).hexdigest(),
+        LOCAL_ACCESS_KEY_ID,
+        LOCAL_ACCESS_KEY_SECRET,
+    )
+    return "/?" + urlencode(query), dict(request.headers)
+
+
+def send(
+    stand_in: LocalVod, target: str, headers: dict[str, str], body: bytes = b""
+) -> tuple[int, dict[str, Any]]:
+    conn = http.client.HTTPConnection(stand_in.endpoint, timeout=2)
+    try:
+        conn.request("POST", target, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+# -- the operation -----------------------------------------------------------------------
+
+
+def test_deletes_parts_then_reports_none_left(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    client = make_client(vod)
+
+    result = delete(client, "vid-1")
+
+    assert result["statusCode"] == 200
+    assert set(result["body"]) == {"RequestId"}
+    assert REQUEST_ID.match(result["body"]["RequestId"])
+    assert result["headers"]["content-type"] == "application/json;charset=utf-8"
+    assert not vod.has_parts("vid-1")
+
+    again = client_error(client, "vid-1")
+    assert again.code == "InvalidMultipartUpload.NotFound"
+    assert again.status_code == 400
+
+    first, second = vod.requests
+    assert (first.status, first.error_code, first.signature_valid) == (200, None, True)
+    assert first.request_id == result["body"]["RequestId"]
+    assert (first.method, first.path) == ("POST", "/")
+    assert (first.action, first.version) == ("DeleteMultipartUpload", "2017-03-21")
+    assert first.query == {"MediaId": "vid-1", "MediaType": "video"}
+    assert second.error_code == "InvalidMultipartUpload.NotFound"
+    assert second.request_id == again.request_id
+
+
+def test_known_video_without_parts(vod: LocalVod) -> None:
+    vod.add_video("done", has_parts=False)
+    assert client_error(make_client(vod), "done").code == "InvalidMultipartUpload.NotFound"
+
+
+def test_unknown_video_answers_like_vod(vod: LocalVod) -> None:
+    error = client_error(make_client(vod), "nope")
+
+    assert error.code == "InvalidVideo.NotFound"
+    assert error.status_code == 400
+    assert REQUEST_ID.match(error.request_id)
+    assert {"RequestId", "HostId", "Code", "Message", "Recommend"} <= set(error.data)
+    assert error.data["HostId"] == vod.endpoint
+
+
+def test_media_type_must_be_video(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    client = make_client(vod)
+
+    assert client_error(client, "vid-1", "audio").code == "InvalidParameter"
+    missing = client_error(client, "vid-1", None)
+    assert missing.code == "MissingParameter"
+    assert "MediaType" in missing.message
+    assert "MediaId" in client_error(client, "", "video").message
+    assert vod.has_parts("vid-1")
+
+
+def test_only_delete_multipart_upload_of_2017_03_21(vod: LocalVod) -> None:
+    client = make_client(vod)
+    query = OpenApiRequest(query={"MediaId": "x", "MediaType": "video"})
+    other_api = Params().from_map({**PARAMS.to_map(), "action": "DeleteVideo"})
+    other_version = Params().from_map({**PARAMS.to_map(), "version": "2014-05-26"})
+
+    with pytest.raises(ClientException) as api:
+        client.call_api(other_api, query, RuntimeOptions())
+    with pytest.raises(ClientException) as version:
+        client.call_api(other_version, query, RuntimeOptions())
+
+    assert (api.value.code, api.value.status_code) == ("InvalidApi.NotFound", 404)
+    assert version.value.code == "InvalidVersion"
+
+
+def test_official_vod_sdk_is_accepted(vod: LocalVod) -> None:
+    from alibabacloud_vod20170321 import models as vod_models
+    from alibabacloud_vod20170321.client import Client as VodClient
+
+    vod.add_video("vid-sdk")
+    client = VodClient(
+        Config(
+            access_key_id=LOCAL_ACCESS_KEY_ID,
+            access_key_secret=LOCAL_ACCESS_KEY_SECRET,
+            endpoint=vod.endpoint,
+            protocol="HTTP",
+            read_timeout=2000,
+            connect_timeout=1000,
+        )
+    )
+
+    response = client.delete_multipart_upload(
+        vod_models.DeleteMultipartUploadRequest(media_id="vid-sdk", media_type="video")
+    )
+
+    assert response.status_code == 200
+    assert REQUEST_ID.match(response.body.request_id)
+    assert not vod.has_parts("vid-sdk")
+    (recorded,) = vod.requests
+    assert recorded.signature_valid
+    assert recorded.query == {"MediaId": "vid-sdk", "MediaType": "video"}
+
+
+# -- authentication ------------------------------------------------------------------------
+
+
+def test_wrong_secret_is_signature_mismatch(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+
+    error = client_error(make_client(vod, secret="not-the-secret"), "vid-1")
+
+    assert (error.code, error.status_code) == ("SignatureDoesNotMatch", 400)
+    assert vod.has_parts("vid-1")
+    assert not vod.requests[0].signature_valid
+
+
+def test_unknown_access_key_id(vod: LocalVod) -> None:
+    error = client_error(make_client(vod, key_id="LTAI5tSomebodyElse"), "vid-1")
+    assert (error.code, error.status_code) == ("InvalidAccessKeyId.NotFound", 404)
+
+
+def test_sts_token_required_and_checked() -> None:
+    with LocalVod(security_token="sts-token-123") as vod:
+        vod.add_video("vid-1")
+
+        missing = client_error(make_client(vod), "vid-1")
+        wrong = client_error(make_client(vod, token="sts-token-999"), "vid-1")
+        ok = delete(make_client(vod, token="sts-token-123"), "vid-1")
+
+        assert missing.code == "MissingSecurityToken"
+        assert wrong.code == "InvalidSecurityToken.Mismatch"
+        assert ok["statusCode"] == 200
+        assert not vod.has_parts("vid-1")
+        tokens = [r.headers.get("x-acs-security-token") for r in vod.requests]
+        assert tokens == [None, "<redacted>", "<redacted>"]
+        assert "sts-token" not in repr(vod.requests)
+
+
+def test_token_sent_to_stand_in_without_token_is_rejected(vod: LocalVod) -> None:
+    error = client_error(make_client(vod, token="unexpected"), "vid-1")
+    assert error.code == "InvalidSecurityToken.Mismatch"
+
+
+def test_signature_and_secrets_are_not_recorded(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    target, headers = signed_request(vod, {"MediaId": "vid-1", "MediaType": "video"})
+    signature = headers["Authorization"].rsplit("Signature=", 1)[1]
+
+    assert send(vod, target, headers)[0] == 200
+    with pytest.raises(ClientException):
+        delete(make_client(vod, secret="wrong-secret"), "vid-1")
+
+    recorded = repr(vod.requests)
+    assert signature not in recorded
+    assert LOCAL_ACCESS_KEY_SECRET not in recorded
+    assert "wrong-secret" not in recorded
+    for request in vod.requests:
+        assert request.headers["authorization"].startswith(
+            f"ACS3-HMAC-SHA256 Credential={LOCAL_ACCESS_KEY_ID},SignedHeaders="
+        )
+        assert request.headers["authorization"].endswith(",Signature=<redacted>")
+
+
+def test_replayed_nonce_is_rejected(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    target, headers = signed_request(vod, {"MediaId": "vid-1", "MediaType": "video"})
+
+    first = send(vod, target, headers)
+    replay = send(vod, target, headers)
+
+    assert first[0] == 200
+    assert replay == (400, replay[1])
+    assert replay[1]["Code"] == "SignatureNonceUsed"
+    assert [r.signature_valid for r in vod.requests] == [True, True]
+
+
+def test_tampered_query_is_rejected_and_does_not_burn_the_nonce(vod: LocalVod) -> None:
+    vod.add_video("vid-signed")
+    vod.add_video("vid-victim")
+    target, headers = signed_request(vod, {"MediaId": "vid-signed", "MediaType": "video"})
+    tampered = target.replace("vid-signed", "vid-victim")
+
+    status, body = send(vod, tampered, headers)
+
+    assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
+    assert vod.has_parts("vid-victim")
+    assert not vod.requests[0].signature_valid
+    assert send(vod, target, headers)[0] == 200
+    assert not vod.has_parts("vid-signed")
+
+
+def test_body_must_match_content_sha256(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    target, headers = signed_request(vod, {"MediaId": "vid-1", "MediaType": "video"})
+
+    status, body = send(vod, target, headers, body=b"MediaId=other")
+
+    assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
+    assert vod.has_parts("vid-1")
+
+
+def test_stale_timestamp_is_rejected(vod: LocalVod) -> None:
+    stale = datetime.now(UTC) - timedelta(minutes=16)
+    target, headers = signed_request(vod, {"MediaId": "v", "MediaType": "video"}, date=stale)
+
+    assert send(vod, target, headers)[1]["Code"] == "InvalidTimeStamp.Expired"
+
+
+def test_missing_or_incomplete_signature(vod: LocalVod) -> None:
+    target, headers = signed_request(vod, {"MediaId": "v", "MediaType": "video"})
+    del headers["Authorization"]
+    unsigned_target, unsigned = signed_request(vod, {"MediaId": "v", "MediaType": "video"})
+    unsigned["x-acs-action"] = "DeleteMultipartUpload"
+    unsigned["x-acs-extra"] = "not signed"
+
+    assert send(vod, target, headers)[1]["Code"] == "IncompleteSignature"
+    assert send(vod, unsigned_target, unsigned)[1]["Code"] == "IncompleteSignature"
+
+
+# -- scripted faults -----------------------------------------------------------------------
+
+
+def test_scripted_errors_in_order(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    vod.fail_next("Throttling.User")
+    vod.fail_next("InternalError", status=500)
+    vod.fail_next("ServiceUnAvailable", status=503, retry_after_ms=1500)
+    client = make_client(vod)
+
+    throttled = client_error(client, "vid-1")
+    with pytest.raises(ServerException) as server:
+        delete(client, "vid-1")
+    with pytest.raises(ThrottlingException) as retry_later:
+        delete(client, "vid-1")
+    assert vod.has_parts("vid-1")
+    done = delete(client, "vid-1")
+
+    assert (throttled.code, throttled.status_code) == ("Throttling.User", 400)
+    assert (server.value.code, server.value.status_code) == ("InternalError", 500)
+    assert retry_later.value.code == "ServiceUnAvailable"
+    assert retry_later.value.status_code == 503
+    assert retry_later.value.retry_after == 1500
+    assert done["statusCode"] == 200
+    assert [r.status for r in vod.requests] == [400, 500, 503, 200]
+
+
+def test_scripted_error_waits_for_a_correctly_signed_request(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    vod.fail_next("InternalError", status=500, times=1)
+
+    bad = client_error(make_client(vod, secret="wrong"), "vid-1")
+    with pytest.raises(ServerException):
+        delete(make_client(vod), "vid-1")
+
+    assert bad.code == "SignatureDoesNotMatch"
+
+
+def test_dropped_connection_is_a_network_error(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    vod.drop_next()
+    client = make_client(vod)
+
+    with pytest.raises(UnretryableException) as caught:
+        delete(client, "vid-1")
+
+    assert isinstance(caught.value.inner_exception, RetryError)
+    assert vod.has_parts("vid-1")
+    assert vod.requests[0].status == 0
+    assert delete(client, "vid-1")["statusCode"] == 200
+
+
+def test_delay_and_latency(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    vod.delay_next(0.3)
+    client = make_client(vod)
+
+    started = time.monotonic()
+    client_error(client, "nope")
+    delayed = time.monotonic() - started
+    vod.latency_seconds = 0.1
+    started = time.monotonic()
+    client_error(client, "nope")
+    slow = time.monotonic() - started
+
+    assert delayed >= 0.3
+    assert 0.1 <= slow < 0.3
+
+
+def test_delay_beyond_read_timeout_times_out(vod: LocalVod) -> None:
+    vod.delay_next(0.6)
+
+    with pytest.raises(UnretryableException) as caught:
+        delete(make_client(vod, read_timeout=200), "vid-1")
+
+    assert isinstance(caught.value.inner_exception, RetryError)
+
+
+def test_rate_limit_per_sliding_second(vod: LocalVod) -> None:
+    vod.rate_limit_per_second = 3
+    client = make_client(vod)
+
+    codes = [client_error(client, "nope").code for _ in range(5)]
+    time.sleep(1.0)
+    after_window = client_error(client, "nope").code
+
+    assert codes == ["InvalidVideo.NotFound"] * 3 + ["Throttling.User"] * 2
+    assert after_window == "InvalidVideo.NotFound"
+
+
+# -- housekeeping ----------------------------------------------------------------------------
+
+
+def test_reset_forgets_everything(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    vod.fail_next("InternalError", status=500)
+    vod.drop_next()
+    vod.delay_next(5)
+
+    vod.reset()
+
+    assert vod.requests == []
+    assert not vod.has_parts("vid-1")
+    assert client_error(make_client(vod), "vid-1").code == "InvalidVideo.NotFound"
+
+
+def test_stop_closes_kept_alive_connections() -> None:
+    vod = LocalVod().start()
+    vod.add_video("vid-1")
+    client = make_client(vod)
+    assert delete(client, "vid-1")["statusCode"] == 200
+
+    vod.stop()
+
+    with pytest.raises(UnretryableException):
+        delete(client, "vid-1")
+    with pytest.raises(RuntimeError):
+        _ = vod.endpoint
+
+
+def test_module_serves_from_the_command_line() -> None:
+    src = str(Path(local_package.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vod_parts_cleanup.local", "--video", "cli-vid"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        endpoint = re.search(r"127\.0\.0\.1:\d+", first_line)
+        assert endpoint is not None, first_line
+        conn = http.client.HTTPConnection(endpoint.group(0), timeout=2)
+        conn.request("POST", "/?MediaId=cli-vid&MediaType=video")
+        response = conn.getresponse()
+        assert response.status == 400
+        assert json.loads(response.read())["Code"] == "IncompleteSignature"
+        conn.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=5) == 0
+        if process.stdout is not None:
+            process.stdout.close()
