@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from vod_parts_cleanup.credentials import build_credential_client
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.settings import ENVIRONMENT_VARIABLES, Settings
+from vod_parts_cleanup.vod_client import VodClient, build_openapi_client
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
@@ -25,6 +27,9 @@ def load_event(name: str) -> Any:
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No setting of the machine running the tests may leak into them."""
     for variable in ENVIRONMENT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    # darabonba sends through HTTP(S)_PROXY from the environment, even to 127.0.0.1.
+    for variable in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -57,6 +62,12 @@ def settings(stand_in: LocalVod) -> Settings:
         connect_timeout_ms=500,
         read_timeout_ms=1_000,
     )
+
+
+def vod_client_for(settings: Settings, **options: Any) -> VodClient:
+    """The production VOD adapter, built the way the handler builds it."""
+    openapi_client = build_openapi_client(settings, build_credential_client(settings))
+    return VodClient(openapi_client, settings, **options)
 
 
 @pytest.fixture

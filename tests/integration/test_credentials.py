@@ -4,18 +4,19 @@ signed calls to the stand-in; and what happens when they are missing or wrong.""
 import json
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from tests.conftest import ReadOutputFixture, load_event
+from tests.conftest import ReadOutputFixture, load_event, vod_client_for
 from vod_parts_cleanup.credentials import build_credential_client
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
 from vod_parts_cleanup.settings import Settings, SettingsError
-from vod_parts_cleanup.vod_client import VodCallFailedError, VodClient, build_openapi_client
+from vod_parts_cleanup.vod_client import VodCallFailedError
 
 SECRET_ID = "vod-parts-cleanup/alibaba-access-key"
 VIDEO_ID = "3c9d5e0f1a2b4c6d8e0f1a2b3c4d5e6f"
@@ -41,20 +42,22 @@ def secret_settings(settings: Settings) -> Settings:
     )
 
 
-def test_the_access_key_is_read_from_secrets_manager(
-    secrets, stand_in: LocalVod, settings: Settings
-) -> None:
+def store_usable_secret(secrets: Any) -> None:
     secrets.create_secret(
         Name=SECRET_ID,
         SecretString=json.dumps(
             {"AccessKeyId": LOCAL_ACCESS_KEY_ID, "AccessKeySecret": LOCAL_ACCESS_KEY_SECRET}
         ),
     )
+
+
+def test_the_access_key_is_read_from_secrets_manager(
+    secrets, stand_in: LocalVod, settings: Settings
+) -> None:
+    store_usable_secret(secrets)
     stand_in.add_video(VIDEO_ID)
     configured = secret_settings(settings)
-    client = VodClient(
-        build_openapi_client(configured, build_credential_client(configured)), configured
-    )
+    client = vod_client_for(configured)
     assert client.delete_multipart_upload(VIDEO_ID, deadline=None).status is CleanupStatus.DELETED
     assert stand_in.requests[0].signature_valid
 
@@ -62,16 +65,9 @@ def test_the_access_key_is_read_from_secrets_manager(
 def test_the_secret_is_cached_between_calls(
     secrets, stand_in: LocalVod, settings: Settings
 ) -> None:
-    secrets.create_secret(
-        Name=SECRET_ID,
-        SecretString=json.dumps(
-            {"AccessKeyId": LOCAL_ACCESS_KEY_ID, "AccessKeySecret": LOCAL_ACCESS_KEY_SECRET}
-        ),
-    )
+    store_usable_secret(secrets)
     configured = secret_settings(settings)
-    client = VodClient(
-        build_openapi_client(configured, build_credential_client(configured)), configured
-    )
+    client = vod_client_for(configured)
     client.delete_multipart_upload(VIDEO_ID, deadline=None)
     secrets.delete_secret(SecretId=SECRET_ID, ForceDeleteWithoutRecovery=True)
     # Still signed with the cached key: the secret is not fetched for every call.
@@ -97,9 +93,7 @@ def test_an_unusable_secret_is_a_configuration_error_that_shows_no_value(
     if secret_string is not None:
         secrets.create_secret(Name=SECRET_ID, SecretString=secret_string)
     configured = secret_settings(settings)
-    client = VodClient(
-        build_openapi_client(configured, build_credential_client(configured)), configured
-    )
+    client = vod_client_for(configured)
     with pytest.raises(VodCallFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=None)
     assert (failure.value.kind, failure.value.error_code) == (
@@ -144,12 +138,7 @@ def test_the_handler_reads_the_secret_once_per_execution_environment(
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    secrets.create_secret(
-        Name=SECRET_ID,
-        SecretString=json.dumps(
-            {"AccessKeyId": LOCAL_ACCESS_KEY_ID, "AccessKeySecret": LOCAL_ACCESS_KEY_SECRET}
-        ),
-    )
+    store_usable_secret(secrets)
     monkeypatch.setattr(handler, "settings", secret_settings(handler.settings))
     event = load_event("direct-completed.json")
     stand_in.add_video(event["VideoId"])
@@ -158,7 +147,7 @@ def test_the_handler_reads_the_secret_once_per_execution_environment(
     assert handler.cleanup_service.cache_info().misses == 1
 
 
-def test_a_direct_invocation_without_credentials_raises_a_typed_failure_for_vod_errors(
+def test_an_unknown_access_key_makes_a_direct_invocation_raise_a_typed_failure(
     handler: ModuleType,
     stand_in: LocalVod,
     context: LocalLambdaContext,

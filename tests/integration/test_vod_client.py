@@ -12,7 +12,7 @@ from alibabacloud_vod20170321.models import DeleteMultipartUploadRequest
 from darabonba.runtime import RuntimeOptions
 from pydantic import SecretStr
 
-from vod_parts_cleanup.credentials import build_credential_client
+from tests.conftest import vod_client_for
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 from vod_parts_cleanup.models import CleanupStatus, ErrorKind
 from vod_parts_cleanup.settings import Settings
@@ -27,9 +27,7 @@ VIDEO_ID = "5aed81b74ba84920be578cdfe004af4b"
 
 
 def vod_client(settings: Settings, **overrides: object) -> VodClient:
-    if overrides:
-        settings = settings.model_copy(update=overrides)
-    return VodClient(build_openapi_client(settings, build_credential_client(settings)), settings)
+    return vod_client_for(settings.model_copy(update=overrides))
 
 
 def no_pause(seconds: float) -> None:
@@ -38,9 +36,7 @@ def no_pause(seconds: float) -> None:
 
 @pytest.fixture
 def client(settings: Settings) -> VodClient:
-    return VodClient(
-        build_openapi_client(settings, build_credential_client(settings)), settings, sleep=no_pause
-    )
+    return vod_client_for(settings, sleep=no_pause)
 
 
 def test_parts_are_deleted(stand_in: LocalVod, client: VodClient) -> None:
@@ -193,11 +189,7 @@ def test_a_dropped_connection_is_a_transient_network_error(
 def test_a_slow_answer_times_out_and_is_retried(stand_in: LocalVod, settings: Settings) -> None:
     stand_in.add_video(VIDEO_ID)
     stand_in.delay_next(1.0)
-    client = VodClient(
-        build_openapi_client(settings, build_credential_client(settings)),
-        settings.model_copy(update={"read_timeout_ms": 200}),
-        sleep=no_pause,
-    )
+    client = vod_client_for(settings.model_copy(update={"read_timeout_ms": 200}), sleep=no_pause)
     calls: list[VodCall] = []
     answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
     assert answer.status is CleanupStatus.DELETED
@@ -303,11 +295,7 @@ def test_backoff_grows_and_is_jittered(stand_in: LocalVod, settings: Settings) -
     stand_in.add_video(VIDEO_ID)
     stand_in.fail_next("InternalError", status=500, times=3)
     pauses: list[float] = []
-    client = VodClient(
-        build_openapi_client(settings, build_credential_client(settings)),
-        settings,
-        sleep=pauses.append,
-    )
+    client = vod_client_for(settings, sleep=pauses.append)
     client.delete_multipart_upload(VIDEO_ID, deadline=None)
     assert len(pauses) == 3
     ceilings = [0.2, 0.4, 0.8]

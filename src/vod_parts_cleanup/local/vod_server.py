@@ -439,6 +439,9 @@ class LocalVod:
         self._requests: list[RecordedRequest] = []
         self._nonces: dict[str, float] = {}
         self._admitted: deque[float] = deque()
+        # Bumped by reset(): a request still sleeping in a delay when the state was reset
+        # belongs to an earlier test and must not touch (or be recorded in) the new state.
+        self._generation = 0
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -551,8 +554,11 @@ class LocalVod:
         """Forget videos, scripts, recorded requests, used nonces and the rate window.
 
         ``latency_seconds`` and ``rate_limit_per_second`` are settings and stay as set.
+        A request that arrived before the reset and is still being delayed is then
+        dropped without effect, so it cannot leak into what comes after the reset.
         """
         with self._lock:
+            self._generation += 1
             self._videos.clear()
             self._failures.clear()
             self._drops = 0
@@ -575,12 +581,15 @@ class LocalVod:
         request_id = _new_request_id()
         with self._lock:
             delay = self._delays.popleft() if self._delays else 0.0
+            generation = self._generation
         pause = self.latency_seconds + delay
         if pause > 0:
             time.sleep(pause)
 
         signature_valid, error = self._authenticate(wire)
         with self._lock:
+            if generation != self._generation:
+                return _Answer(_DROPPED_STATUS, {}, {}, drop=True)
             if self._drops > 0:
                 self._drops -= 1
                 self._record(wire, signature_valid, _DROPPED_STATUS, None, request_id)
