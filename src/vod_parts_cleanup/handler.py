@@ -8,6 +8,7 @@ HTTP callback gets a 5xx (so VOD delivers it again).
 
 import json
 import time
+from collections.abc import Mapping
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -65,12 +66,12 @@ def cleanup_service() -> CleanupService:
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> Mapping[str, Any]:
     trigger = recognise_trigger(event)
     logger.append_keys(trigger=trigger.value)
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000
     if trigger is Trigger.SQS:
-        return process_partial_response(  # type: ignore[return-value]
+        return process_partial_response(
             event=event,
             record_handler=lambda record: _handle_sqs_record(record, deadline),
             processor=batch_processor,
