@@ -171,9 +171,8 @@ def _upload_event(notification: VodNotification, outcome: Outcome) -> UploadEven
 
 
 def _ignored(notification: VodNotification, outcome: Outcome | None) -> CleanupResult:
-    video_id = notification.video_id
     return CleanupResult(
-        video_id=video_id if video_id and VIDEO_ID_PATTERN.fullmatch(video_id) else None,
+        video_id=_safe_video_id(notification),
         outcome=outcome,
         status=CleanupStatus.IGNORED,
         event_time=notification.event_time,
@@ -186,16 +185,21 @@ def _rejected(
     notification: VodNotification | None = None,
     outcome: Outcome | None = None,
 ) -> CleanupResult:
-    """A result for input we will not act on; an unsafe VideoId is never echoed back."""
-    video_id = notification.video_id if notification else None
+    """A result for input we will not act on."""
     return CleanupResult(
-        video_id=video_id if video_id and VIDEO_ID_PATTERN.fullmatch(video_id) else None,
+        video_id=_safe_video_id(notification),
         outcome=outcome,
         status=CleanupStatus.REJECTED,
         error_code=error_code,
         detail=detail,
         event_time=notification.event_time if notification else None,
     )
+
+
+def _safe_video_id(notification: VodNotification | None) -> str | None:
+    """The VideoId if it looks like one: anything else is never echoed back."""
+    video_id = notification.video_id if notification else None
+    return video_id if video_id and VIDEO_ID_PATTERN.fullmatch(video_id) else None
 
 
 def _invalid_fields(error: ValidationError) -> str:
