@@ -8,10 +8,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from vod_parts_cleanup.credentials import build_credential_client
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
+from vod_parts_cleanup.local.dynamodb import create_idempotency_table
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.settings import ENVIRONMENT_VARIABLES, Settings
 from vod_parts_cleanup.vod_client import VodClient, build_openapi_client
@@ -79,6 +82,37 @@ def handler(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[Mod
     module.cleanup_service.cache_clear()
     yield module
     module.cleanup_service.cache_clear()
+
+
+@dataclass(frozen=True)
+class IdempotencyTable:
+    """A moto DynamoDB table built from template.yaml's definition."""
+
+    client: Any
+    name: str
+
+    def items(self) -> list[dict[str, Any]]:
+        return list(self.client.scan(TableName=self.name)["Items"])
+
+
+@pytest.fixture
+def idempotency_table() -> Iterator[IdempotencyTable]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        yield IdempotencyTable(client, create_idempotency_table(client))
+
+
+@pytest.fixture
+def idempotent_handler(
+    handler: ModuleType, idempotency_table: IdempotencyTable, monkeypatch: pytest.MonkeyPatch
+) -> ModuleType:
+    """The handler as deployed: every notification's result kept in the idempotency table."""
+    configured = handler.settings.model_copy(
+        update={"idempotency_table_name": idempotency_table.name}
+    )
+    monkeypatch.setattr(handler, "settings", configured)
+    handler.cleanup_service.cache_clear()
+    return handler
 
 
 @pytest.fixture

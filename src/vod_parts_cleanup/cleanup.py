@@ -41,6 +41,12 @@ class PartsDeleter(Protocol):
     ) -> VodAnswer: ...
 
 
+class Cleaner(Protocol):
+    """What the handler needs: the plain use case, or the same wrapped for idempotency."""
+
+    def clean_up(self, event: UploadEvent, *, deadline: float | None) -> CleanupResult: ...
+
+
 class CleanupService:
     """Cleans up after uploads; the one place that turns VOD answers into results and metrics."""
 

@@ -21,10 +21,12 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from vod_parts_cleanup.cleanup import CleanupService, account_for
+from vod_parts_cleanup.cleanup import Cleaner, CleanupService, account_for
 from vod_parts_cleanup.credentials import build_credential_client
+from vod_parts_cleanup.idempotency import IdempotentCleanup, idempotency_config
 from vod_parts_cleanup.intake import (
     MALFORMED_EVENT,
     MalformedEventError,
@@ -38,6 +40,7 @@ from vod_parts_cleanup.models import (
     CleanupStatus,
     ErrorKind,
     Trigger,
+    UploadEvent,
 )
 from vod_parts_cleanup.observability import CleanupMetrics, CurrentStdout
 from vod_parts_cleanup.settings import Settings, SettingsError
@@ -47,6 +50,9 @@ settings = Settings.from_environment()
 logger = Logger(service=settings.service_name, stream=CurrentStdout())  # type: ignore[arg-type]
 tracer = Tracer(service=settings.service_name)
 metrics = CleanupMetrics(namespace=settings.metrics_namespace, service=settings.service_name)
+idempotency = idempotency_config(
+    ttl_seconds=settings.idempotency_ttl_seconds, metrics=metrics, logger=logger
+)
 batch_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 HTTP_STATUS_FOR_FAILURE = {
@@ -56,21 +62,29 @@ HTTP_STATUS_FOR_FAILURE = {
 
 
 @cache
-def cleanup_service() -> CleanupService:
+def cleanup_service() -> Cleaner:
     """Built on first use and kept for the life of the execution environment."""
     vod_client = VodClient(
         build_openapi_client(settings, build_credential_client(settings)), settings
     )
-    return CleanupService(vod_client, metrics, logger)
+    service = CleanupService(vod_client, metrics, logger)
+    if settings.idempotency_table_name is None:
+        logger.warning("IDEMPOTENCY_TABLE_NAME is not set: duplicates will call VOD again")
+        return service
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
+    return IdempotentCleanup(service, persistence, idempotency, metrics=metrics, logger=logger)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: Any, context: LambdaContext) -> Mapping[str, Any]:
+    idempotency.register_lambda_context(context)
     trigger = recognise_trigger(event)
     logger.append_keys(trigger=trigger.value)
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000
     if trigger is Trigger.SQS:
+        if not event["Records"]:  # Powertools refuses an empty batch; nothing to report
+            return {"batchItemFailures": []}
         return process_partial_response(
             event=event,
             record_handler=lambda record: _handle_sqs_record(record, deadline),
@@ -85,7 +99,10 @@ def lambda_handler(event: Any, context: LambdaContext) -> Mapping[str, Any]:
 
 def _process(body: object, deadline: float) -> CleanupResult:
     """One VOD notification, whatever carried it; raises CleanupFailedError to keep it."""
-    intake = read_notification(body)
+    return _clean_up(read_notification(body), deadline)
+
+
+def _clean_up(intake: UploadEvent | CleanupResult, deadline: float) -> CleanupResult:
     if isinstance(intake, CleanupResult):
         account_for(intake, metrics=metrics, logger=logger)
         return intake
@@ -105,7 +122,12 @@ def _handle_sqs_record(record: SQSRecord, deadline: float) -> dict[str, Any]:
         except MalformedEventError as error:
             _count_malformed(str(error))
             raise
-        return _process(body, deadline).to_json_dict()
+        intake = read_notification(body)
+        if isinstance(intake, CleanupResult) and intake.status is CleanupStatus.REJECTED:
+            # Reported, so the message ends in the dead-letter queue for inspection.
+            account_for(intake, metrics=metrics, logger=logger)
+            raise MalformedEventError(f"{intake.error_code}: {intake.detail}")
+        return _clean_up(intake, deadline).to_json_dict()
 
 
 def _handle_http(request: APIGatewayProxyEventV2, deadline: float) -> dict[str, Any]:

@@ -84,7 +84,8 @@ def recognise_trigger(event: object) -> Trigger:
     if not isinstance(event, Mapping):
         return Trigger.DIRECT
     records = event.get("Records")
-    if isinstance(records, list) and records and all(_is_sqs_record(r) for r in records):
+    # An empty batch is answered like any batch: nothing to report.
+    if isinstance(records, list) and all(_is_sqs_record(r) for r in records):
         return Trigger.SQS
     request_context = event.get("requestContext")
     if (

@@ -22,6 +22,7 @@ class MetricName(StrEnum):
     EVENT_REJECTED = "EventRejected"
     CLEANUP_FAILED = "CleanupFailed"
     VOD_LATENCY = "VodLatency"
+    IDEMPOTENT_REPLAY = "IdempotentReplay"
 
 
 class Dimension(StrEnum):
@@ -64,6 +65,9 @@ class CleanupMetrics:
 
     def count_failure(self, kind: ErrorKind, outcome: Outcome | None) -> None:
         self._emit(MetricName.CLEANUP_FAILED, MetricUnit.Count, 1, outcome=outcome, kind=kind)
+
+    def count_replay(self, outcome: Outcome | None) -> None:
+        self._emit(MetricName.IDEMPOTENT_REPLAY, MetricUnit.Count, 1, outcome=outcome)
 
     def vod_latency(self, milliseconds: float, outcome: Outcome | None) -> None:
         self._emit(MetricName.VOD_LATENCY, MetricUnit.Milliseconds, milliseconds, outcome=outcome)

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 DEFAULT_REGION = "cn-shanghai"
 DEFAULT_METRICS_NAMESPACE = "VodPartsCleanup"
 DEFAULT_SERVICE_NAME = "vod-parts-cleanup"
+# VOD purges leftover parts after 7 days, so remembering a notification longer is useless.
+DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 60 * 60
 
 # Environment variable -> Settings field. One table, so the template, the README and the
 # CLI can name the same variables.
@@ -25,6 +27,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "VOD_MAX_ATTEMPTS": "max_attempts",
     "VOD_CREDENTIALS_SECRET_ID": "credentials_secret_id",
     "VOD_CREDENTIALS_CACHE_SECONDS": "credentials_cache_seconds",
+    "IDEMPOTENCY_TABLE_NAME": "idempotency_table_name",
+    "IDEMPOTENCY_TTL_SECONDS": "idempotency_ttl_seconds",
     "ALIBABA_CLOUD_ACCESS_KEY_ID": "access_key_id",
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "access_key_secret",
     "ALIBABA_CLOUD_SECURITY_TOKEN": "security_token",
@@ -50,6 +54,10 @@ class Settings(BaseModel):
     max_attempts: int = Field(default=4, ge=1, le=10)
     credentials_secret_id: str | None = None
     credentials_cache_seconds: int = Field(default=300, ge=0, le=86_400)
+    idempotency_table_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    idempotency_ttl_seconds: int = Field(
+        default=DEFAULT_IDEMPOTENCY_TTL_SECONDS, ge=60, le=365 * 24 * 60 * 60
+    )
     access_key_id: str | None = None
     access_key_secret: SecretStr | None = None
     security_token: SecretStr | None = None

@@ -160,14 +160,16 @@ def test_a_rejected_event_names_the_bad_field_but_not_its_value() -> None:
         ("eventbridge-completed.json", Trigger.EVENTBRIDGE),
         ("sqs-completed.json", Trigger.SQS),
         ("sqs-mixed-batch.json", Trigger.SQS),
+        ({"Records": []}, Trigger.SQS),
         ("http-completed.json", Trigger.HTTP),
     ],
 )
-def test_each_envelope_is_recognised(name: str, trigger: Trigger) -> None:
-    assert recognise_trigger(load_event(name)) is trigger
+def test_each_envelope_is_recognised(name: str | dict, trigger: Trigger) -> None:
+    event = load_event(name) if isinstance(name, str) else name
+    assert recognise_trigger(event) is trigger
 
 
-@pytest.mark.parametrize("event", ["text", 42, None, [], {"Records": []}, {"Records": [{"a": 1}]}])
+@pytest.mark.parametrize("event", ["text", 42, None, [], {"Records": [{"a": 1}]}, {"Records": 3}])
 def test_anything_else_counts_as_a_direct_invocation(event: object) -> None:
     assert recognise_trigger(event) is Trigger.DIRECT
 

@@ -434,6 +434,7 @@ class LocalVod:
         self._lock = threading.Lock()
         self._videos: dict[str, bool] = {}
         self._failures: deque[_Failure] = deque()
+        self._video_failures: dict[str, _Failure] = {}
         self._drops = 0
         self._delays: deque[float] = deque()
         self._requests: list[RecordedRequest] = []
@@ -530,6 +531,22 @@ class LocalVod:
         with self._lock:
             self._failures.extend([_Failure(code, status, retry_after_ms)] * times)
 
+    def fail_video(self, video_id: str, code: str, *, status: int = 400) -> None:
+        """Answer every authenticated request for this MediaId with this VOD error.
+
+        Unlike ``fail_next`` it does not depend on the order requests arrive in, so a test
+        can make chosen records of a batch fail; it lasts until ``clear_video_failure``.
+        """
+        if not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        with self._lock:
+            self._video_failures[video_id] = _Failure(code, status, None)
+
+    def clear_video_failure(self, video_id: str) -> None:
+        """The fault is fixed: requests for this MediaId are handled normally again."""
+        with self._lock:
+            self._video_failures.pop(video_id, None)
+
     def drop_next(self, times: int = 1) -> None:
         """Close the connection of the next ``times`` requests without any response."""
         if times < 1:
@@ -561,6 +578,7 @@ class LocalVod:
             self._generation += 1
             self._videos.clear()
             self._failures.clear()
+            self._video_failures.clear()
             self._drops = 0
             self._delays.clear()
             self._requests.clear()
@@ -597,8 +615,12 @@ class LocalVod:
             extra: dict[str, str] = {}
             if error is None and signature_valid:
                 error = self._use_nonce(wire)
+            failure = None
             if error is None and self._failures:
                 failure = self._failures.popleft()
+            elif error is None:
+                failure = self._video_failures.get(wire.query.get("MediaId", ""))
+            if failure is not None:
                 error = _Error(
                     failure.status,
                     failure.code,

@@ -1,0 +1,113 @@
+"""Once per notification: the same VOD notification, however often it arrives, is cleaned once.
+
+VOD retries callbacks, SQS delivers at least once, Lambda and EventBridge retry and people
+re-run test events. Powertools Idempotency keeps one DynamoDB item per notification (its
+identity is VideoId + outcome + EventTime) holding the final result, which later
+deliveries get back unchanged. Failures are never stored: the in-progress item is deleted,
+so a retry or a redrive really runs again.
+"""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
+    IdempotencyPersistenceLayerError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+
+from vod_parts_cleanup.cleanup import CleanupService
+from vod_parts_cleanup.models import CleanupFailedError, CleanupResult, ErrorKind, UploadEvent
+from vod_parts_cleanup.observability import CleanupMetrics
+
+# Stable, so moving or renaming code never orphans the stored records.
+IDEMPOTENCY_KEY_PREFIX = "vod-parts-cleanup#notification"
+# The identity of one notification, read from UploadEvent.model_dump(mode="json"). A manual
+# event has no EventTime, so its identity is VideoId + outcome.
+NOTIFICATION_IDENTITY = "[video_id, outcome, event_time]"
+IN_PROGRESS_ELSEWHERE = "InProgressElsewhere"
+STORE_UNAVAILABLE = "IdempotencyStoreUnavailable"
+
+
+def idempotency_config(
+    *, ttl_seconds: int, metrics: CleanupMetrics, logger: Logger
+) -> IdempotencyConfig:
+    """The configuration; the handler registers each invocation's context on it."""
+
+    def replayed(response: CleanupResult, record: DataRecord) -> CleanupResult:
+        metrics.count_replay(response.outcome)
+        logger.info(
+            "notification already handled: stored result replayed, VOD not called",
+            extra={
+                "videoId": response.video_id,
+                "outcome": response.outcome,
+                "idempotencyKey": record.idempotency_key,
+                "result": response.to_json_dict(),
+            },
+        )
+        return response
+
+    return IdempotencyConfig(
+        event_key_jmespath=NOTIFICATION_IDENTITY,
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=ttl_seconds,
+        response_hook=replayed,  # type: ignore[arg-type]
+    )
+
+
+class IdempotentCleanup:
+    """The cleanup use case, run at most once per notification."""
+
+    def __init__(
+        self,
+        cleanup: CleanupService,
+        persistence: DynamoDBPersistenceLayer,
+        config: IdempotencyConfig,
+        *,
+        metrics: CleanupMetrics,
+        logger: Logger,
+    ) -> None:
+        self._cleanup = cleanup
+        self._metrics = metrics
+        self._logger = logger
+        self._clean_once = idempotent_function(
+            self._clean,
+            data_keyword_argument="event",
+            persistence_store=persistence,
+            config=config,
+            output_serializer=PydanticSerializer(CleanupResult),
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
+        )
+
+    def clean_up(self, event: UploadEvent, *, deadline: float | None) -> CleanupResult:
+        """Clean up, or replay the stored result; raise CleanupFailedError to keep the event."""
+        try:
+            result: CleanupResult = self._clean_once(event=event, deadline=deadline)
+        except IdempotencyAlreadyInProgressError:
+            raise self._kept(event, IN_PROGRESS_ELSEWHERE) from None
+        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError):
+            raise self._kept(event, STORE_UNAVAILABLE) from None
+        return result
+
+    def _clean(self, *, event: UploadEvent, deadline: float | None) -> CleanupResult:
+        return self._cleanup.clean_up(event, deadline=deadline)
+
+    def _kept(self, event: UploadEvent, error_code: str) -> CleanupFailedError:
+        """A duplicate still running elsewhere, or a store we cannot reach: retry later."""
+        self._metrics.count_failure(ErrorKind.TRANSIENT, event.outcome)
+        self._logger.warning(
+            "notification not handled now; the event is kept for retry",
+            extra={"videoId": event.video_id, "outcome": event.outcome, "errorCode": error_code},
+        )
+        return CleanupFailedError(
+            kind=ErrorKind.TRANSIENT,
+            video_id=event.video_id,
+            error_code=error_code,
+            vod_request_id=None,
+            attempts=0,
+        )
