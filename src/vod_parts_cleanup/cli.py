@@ -27,6 +27,7 @@ from vod_parts_cleanup.models import Trigger, UploadEvent
 from vod_parts_cleanup.settings import Settings, SettingsError
 
 VOD_CALL_LOG_MESSAGE = "VOD DeleteMultipartUpload answered"
+REPLAY_LOG_MESSAGE = "stored result replayed"
 
 
 @dataclass
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _invoke(event: Any, arguments: argparse.Namespace, out: TextIO) -> int:
     settings = Settings.from_environment()
-    with _vod_for(settings, event, out) as stand_in:
+    with _vod_for(settings, event, out) as stand_in, _idempotency_store_for(settings, out):
         from vod_parts_cleanup import handler  # noqa: PLC0415 - after the stand-in is set up
 
         captured = CapturedOutput()
@@ -109,6 +110,43 @@ def _invoke(event: Any, arguments: argparse.Namespace, out: TextIO) -> int:
             if arguments.logs:
                 _print_logs(records, out)
     return 1 if failures else 0
+
+
+@contextlib.contextmanager
+def _idempotency_store_for(settings: Settings, out: TextIO) -> Iterator[None]:
+    """An embedded DynamoDB (moto, in this process) when no idempotency table is configured."""
+    if settings.idempotency_table_name:
+        print(f"idempotency table: {settings.idempotency_table_name}", file=out)
+        yield
+        return
+    if settings.credentials_secret_id:
+        # moto would also answer the Secrets Manager call, so leave AWS alone.
+        print("no IDEMPOTENCY_TABLE_NAME: running without idempotency", file=out)
+        yield
+        return
+    import boto3  # noqa: PLC0415 - development tools, only for local runs
+    from moto import mock_aws  # noqa: PLC0415
+
+    from vod_parts_cleanup.local.dynamodb import create_idempotency_table  # noqa: PLC0415
+
+    for variable, value in _LOCAL_AWS_ENVIRONMENT.items():
+        os.environ.setdefault(variable, value)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=os.environ["AWS_DEFAULT_REGION"])
+        os.environ["IDEMPOTENCY_TABLE_NAME"] = create_idempotency_table(client)
+        print(
+            "no IDEMPOTENCY_TABLE_NAME configured: using an embedded DynamoDB (moto) with the "
+            "table from template.yaml",
+            file=out,
+        )
+        yield
+
+
+_LOCAL_AWS_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+}
 
 
 @contextlib.contextmanager
@@ -183,14 +221,22 @@ def _notification_bodies(event: Any) -> list[object]:
 def _print_event_results(records: list[dict[str, Any]], out: TextIO) -> None:
     """One line per event handled, from the logs: an SQS batch answers only with failures."""
     results = [record for record in records if isinstance(record.get("result"), dict)]
-    if len(results) < 2:
+    if len(results) < 2 and not any(REPLAY_LOG_MESSAGE in record["message"] for record in results):
         return
     print("events handled:", file=out)
     for record in results:
         result = record["result"]
         where = f"message {record['messageId']}: " if "messageId" in record else ""
         reason = f" ({result['errorCode']})" if "errorCode" in result else ""
-        print(f"  {where}{result.get('videoId', '-')} {result['status']}{reason}", file=out)
+        replayed = (
+            " - replayed from the idempotency store"
+            if (REPLAY_LOG_MESSAGE in record["message"])
+            else ""
+        )
+        print(
+            f"  {where}{result.get('videoId', '-')} {result['status']}{reason}{replayed}",
+            file=out,
+        )
 
 
 def _print_vod_requests(

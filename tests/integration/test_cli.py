@@ -26,13 +26,17 @@ def test_invoke_runs_the_handler_against_the_stand_in_and_shows_everything() -> 
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "using the local VOD stand-in" in out
-    assert "932f6b326f1dbf6080ff2da4ac4ff33a" in out
-    assert '"status": "deleted"' in out
-    assert '"status": "already_clean"' in out
-    assert "DeleteMultipartUpload 2017-03-21 MediaId=932f6b326f1dbf6080ff2da4ac4ff33a" in out
-    assert "MediaType=video (valid signature) -> 200 OK" in out
-    assert "VodPartsCleanup/PartsDeleted = 1 Count" in out
-    assert "VodPartsCleanup/AlreadyClean = 1 Count" in out
+    assert "using an embedded DynamoDB (moto) with the table from template.yaml" in out
+    first, second = out.split("== invocation 2 of 2")
+    assert '"status": "deleted"' in first
+    assert "DeleteMultipartUpload 2017-03-21 MediaId=932f6b326f1dbf6080ff2da4ac4ff33a" in first
+    assert "MediaType=video (valid signature) -> 200 OK" in first
+    assert "VodPartsCleanup/PartsDeleted = 1 Count" in first
+    # The second run is the same notification: replayed from the store, VOD not called.
+    assert '"status": "deleted"' in second
+    assert "replayed from the idempotency store" in second
+    assert "VOD requests received by the stand-in: 0" in second
+    assert "VodPartsCleanup/IdempotentReplay = 1 Count" in second
     assert LOCAL_ACCESS_KEY_SECRET not in out + run.stderr
 
 

@@ -378,6 +378,20 @@ def test_scripted_errors_in_order(vod: LocalVod) -> None:
     assert [r.status for r in vod.requests] == [400, 500, 503, 200]
 
 
+def test_a_failing_video_fails_until_cleared_and_others_are_unaffected(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    vod.add_video("vid-2")
+    vod.fail_video("vid-1", "AccessDenied")
+    client = make_client(vod)
+
+    assert client_error(client, "vid-1").code == "AccessDenied"
+    assert delete(client, "vid-2")["statusCode"] == 200
+    assert client_error(client, "vid-1").code == "AccessDenied"
+    vod.clear_video_failure("vid-1")
+    assert delete(client, "vid-1")["statusCode"] == 200
+    assert [r.status for r in vod.requests] == [400, 200, 400, 200]
+
+
 def test_scripted_error_waits_for_a_correctly_signed_request(vod: LocalVod) -> None:
     vod.add_video("vid-1")
     vod.fail_next("InternalError", status=500, times=1)
