@@ -21,6 +21,9 @@ from vod_parts_cleanup.models import (
 from vod_parts_cleanup.observability import CleanupMetrics
 from vod_parts_cleanup.vod_client import VodAnswer, VodCall, VodCallFailedError
 
+# Log messages other tools look for (the local runner lists VOD calls from them).
+VOD_CALL_LOG_MESSAGE = "VOD DeleteMultipartUpload answered"
+
 
 def account_for(result: CleanupResult, *, metrics: CleanupMetrics, logger: Logger) -> None:
     """Count and log a finished result, including events that never needed VOD."""
@@ -88,7 +91,7 @@ class CleanupService:
     def _vod_call_made(self, outcome: Outcome, call: VodCall) -> None:
         self._metrics.vod_latency(call.latency_ms, outcome)
         self._logger.info(
-            "VOD DeleteMultipartUpload answered",
+            VOD_CALL_LOG_MESSAGE,
             extra={
                 "vodRequestId": call.request_id,
                 "attempt": call.attempt,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from vod_parts_cleanup.cleanup import VOD_CALL_LOG_MESSAGE
+from vod_parts_cleanup.idempotency import REPLAY_LOG_MESSAGE
 from vod_parts_cleanup.intake import (
     MalformedEventError,
     decode_json_object,
@@ -25,9 +27,6 @@ from vod_parts_cleanup.intake import (
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.models import Trigger, UploadEvent
 from vod_parts_cleanup.settings import Settings, SettingsError
-
-VOD_CALL_LOG_MESSAGE = "VOD DeleteMultipartUpload answered"
-REPLAY_LOG_MESSAGE = "stored result replayed"
 
 
 @dataclass
@@ -221,18 +220,15 @@ def _notification_bodies(event: Any) -> list[object]:
 def _print_event_results(records: list[dict[str, Any]], out: TextIO) -> None:
     """One line per event handled, from the logs: an SQS batch answers only with failures."""
     results = [record for record in records if isinstance(record.get("result"), dict)]
-    if len(results) < 2 and not any(REPLAY_LOG_MESSAGE in record["message"] for record in results):
+    replays = [record["message"] == REPLAY_LOG_MESSAGE for record in results]
+    if len(results) < 2 and not any(replays):
         return
     print("events handled:", file=out)
-    for record in results:
+    for record, replayed_record in zip(results, replays, strict=True):
         result = record["result"]
         where = f"message {record['messageId']}: " if "messageId" in record else ""
         reason = f" ({result['errorCode']})" if "errorCode" in result else ""
-        replayed = (
-            " - replayed from the idempotency store"
-            if (REPLAY_LOG_MESSAGE in record["message"])
-            else ""
-        )
+        replayed = " - replayed from the idempotency store" if replayed_record else ""
         print(
             f"  {where}{result.get('videoId', '-')} {result['status']}{reason}{replayed}",
             file=out,

@@ -32,6 +32,7 @@ IDEMPOTENCY_KEY_PREFIX = "vod-parts-cleanup#notification"
 NOTIFICATION_IDENTITY = "[video_id, outcome, event_time]"
 IN_PROGRESS_ELSEWHERE = "InProgressElsewhere"
 STORE_UNAVAILABLE = "IdempotencyStoreUnavailable"
+REPLAY_LOG_MESSAGE = "notification already handled: stored result replayed, VOD not called"
 
 
 def idempotency_config(
@@ -42,7 +43,7 @@ def idempotency_config(
     def replayed(response: CleanupResult, record: DataRecord) -> CleanupResult:
         metrics.count_replay(response.outcome)
         logger.info(
-            "notification already handled: stored result replayed, VOD not called",
+            REPLAY_LOG_MESSAGE,
             extra={
                 "videoId": response.video_id,
                 "outcome": response.outcome,

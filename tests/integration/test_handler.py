@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Output, load_event
+from vod_parts_cleanup.cleanup import VOD_CALL_LOG_MESSAGE
 from vod_parts_cleanup.local import LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.models import CleanupFailedError, ErrorKind
@@ -409,7 +410,7 @@ def test_logs_are_structured_and_carry_the_event_keys(
     stand_in.add_video(video_id)
     handler.lambda_handler(event, context)
     logs = output().logs
-    [vod_log] = [log for log in logs if log["message"] == "VOD DeleteMultipartUpload answered"]
+    [vod_log] = [log for log in logs if log["message"] == VOD_CALL_LOG_MESSAGE]
     assert vod_log["videoId"] == video_id
     assert vod_log["outcome"] == "completed"
     assert vod_log["trigger"] == "sqs"

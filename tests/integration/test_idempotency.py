@@ -16,7 +16,11 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from tests.conftest import IdempotencyTable, ReadOutputFixture, load_event, vod_client_for
 from vod_parts_cleanup.cleanup import CleanupService
-from vod_parts_cleanup.idempotency import IdempotentCleanup, idempotency_config
+from vod_parts_cleanup.idempotency import (
+    REPLAY_LOG_MESSAGE,
+    IdempotentCleanup,
+    idempotency_config,
+)
 from vod_parts_cleanup.local import LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.models import CleanupFailedError, ErrorKind, Outcome, UploadEvent
@@ -92,7 +96,7 @@ def test_one_vod_call_for_many_deliveries_across_triggers(
     replays = emitted.counted("IdempotentReplay")
     assert [metric.dimensions["Outcome"] for metric in replays] == ["completed"] * 3
     assert emitted.metric_names().count("PartsDeleted") == 1
-    replay_logs = [log for log in emitted.logs if "stored result replayed" in log["message"]]
+    replay_logs = [log for log in emitted.logs if log["message"] == REPLAY_LOG_MESSAGE]
     assert len(replay_logs) == 3
     assert all(log["result"]["vodRequestId"] == first["vodRequestId"] for log in replay_logs)
     [item] = idempotency_table.items()
