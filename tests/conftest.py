@@ -1,7 +1,9 @@
 """Shared fixtures: the local VOD stand-in over real HTTP, settings pointing at it, the real
 handler wired to it, and readers for what the function writes to stdout (EMF and logs)."""
 
+import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +22,38 @@ from vod_parts_cleanup.settings import ENVIRONMENT_VARIABLES, Settings
 from vod_parts_cleanup.vod_client import VodClient, build_openapi_client
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
+# The callback URL and auth key the HTTP samples in events/ are signed with.
+CALLBACK_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/vod/callback"
+CALLBACK_KEY = "local-callback-key"
 
 
 def load_event(name: str) -> Any:
     return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+def vod_signature(callback_url: str, timestamp: int | str, auth_key: str) -> str:
+    """VOD's documented formula, written out here independently of the code under test."""
+    return hashlib.md5(f"{callback_url}|{timestamp}|{auth_key}".encode()).hexdigest()
+
+
+def signed(
+    event: dict[str, Any],
+    *,
+    key: str = CALLBACK_KEY,
+    url: str = CALLBACK_URL,
+    timestamp: int | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway v2 event as AWS would pass a VOD callback signed at ``timestamp``."""
+    event = json.loads(json.dumps(event))
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    if body is not None:
+        event["body"] = body
+        event["headers"]["content-length"] = str(len(body.encode()))
+    event["headers"]["x-vod-timestamp"] = str(timestamp)
+    event["headers"]["x-vod-signature"] = vod_signature(url, timestamp, key)
+    event["requestContext"]["timeEpoch"] = int(time.time() * 1000)  # received by API Gateway now
+    return event
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +94,8 @@ def settings(stand_in: LocalVod) -> Settings:
         access_key_secret=LOCAL_ACCESS_KEY_SECRET,
         connect_timeout_ms=500,
         read_timeout_ms=1_000,
+        callback_urls=(CALLBACK_URL,),
+        callback_auth_key=CALLBACK_KEY,
     )
 
 
@@ -79,9 +111,23 @@ def handler(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[Mod
     from vod_parts_cleanup import handler as module
 
     monkeypatch.setattr(module, "settings", settings)
-    module.cleanup_service.cache_clear()
+    _forget_built_clients(module)
     yield module
-    module.cleanup_service.cache_clear()
+    _forget_built_clients(module)
+
+
+def _forget_built_clients(handler: ModuleType) -> None:
+    """What the handler builds once per execution environment, built anew for each test."""
+    for built_once in (handler.cleanup_service, handler.callback_route, handler.aws_client):
+        built_once.cache_clear()
+
+
+def configure(handler: ModuleType, monkeypatch: pytest.MonkeyPatch, **changes: Any) -> ModuleType:
+    """The handler with some settings changed, as a new execution environment would see them."""
+    changed = Settings.model_validate(handler.settings.model_dump() | changes)
+    monkeypatch.setattr(handler, "settings", changed)
+    _forget_built_clients(handler)
+    return handler
 
 
 @dataclass(frozen=True)
@@ -96,23 +142,52 @@ class IdempotencyTable:
 
 
 @pytest.fixture
-def idempotency_table() -> Iterator[IdempotencyTable]:
+def aws() -> Iterator[None]:
+    """moto standing in for every AWS service the test touches."""
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        yield IdempotencyTable(client, create_idempotency_table(client))
+        yield
+
+
+@pytest.fixture
+def idempotency_table(aws: None) -> IdempotencyTable:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    return IdempotencyTable(client, create_idempotency_table(client))
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    """A moto SQS queue standing in for the work queue the SQS trigger reads."""
+
+    client: Any
+    url: str
+
+    def receive(self) -> list[dict[str, Any]]:
+        answer = self.client.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        )
+        return list(answer.get("Messages", []))
+
+
+@pytest.fixture
+def work_queue(aws: None) -> WorkQueue:
+    client = boto3.client("sqs", region_name="us-east-1")
+    return WorkQueue(client, client.create_queue(QueueName="vod-parts-cleanup-work")["QueueUrl"])
 
 
 @pytest.fixture
 def idempotent_handler(
     handler: ModuleType, idempotency_table: IdempotencyTable, monkeypatch: pytest.MonkeyPatch
 ) -> ModuleType:
-    """The handler as deployed: every notification's result kept in the idempotency table."""
-    configured = handler.settings.model_copy(
-        update={"idempotency_table_name": idempotency_table.name}
-    )
-    monkeypatch.setattr(handler, "settings", configured)
-    handler.cleanup_service.cache_clear()
-    return handler
+    """The handler with every notification's result kept in the idempotency table."""
+    return configure(handler, monkeypatch, idempotency_table_name=idempotency_table.name)
+
+
+@pytest.fixture
+def deployed_handler(
+    idempotent_handler: ModuleType, work_queue: WorkQueue, monkeypatch: pytest.MonkeyPatch
+) -> ModuleType:
+    """The handler as deployed: idempotency table, and the work queue for callbacks."""
+    return configure(idempotent_handler, monkeypatch, work_queue_url=work_queue.url)
 
 
 @pytest.fixture
@@ -155,7 +230,8 @@ def read_output(text: str) -> Output:
             logs.append(record)
             continue
         for directive in record["_aws"]["CloudWatchMetrics"]:
-            names = directive["Dimensions"][0]
+            # Every dimension of every set: the service total and the detailed breakdown.
+            names = {name for dimension_set in directive["Dimensions"] for name in dimension_set}
             for metric in directive["Metrics"]:
                 metrics.append(
                     Metric(

@@ -34,6 +34,21 @@ def account_for(result: CleanupResult, *, metrics: CleanupMetrics, logger: Logge
         logger.info("event handled", extra={"result": result.to_json_dict()})
 
 
+def reject_unreadable(
+    error_code: str, detail: str, *, metrics: CleanupMetrics, logger: Logger
+) -> CleanupResult:
+    """A body that could not be read at all: rejected (no video known), counted and logged."""
+    result = CleanupResult(
+        video_id=None,
+        outcome=None,
+        status=CleanupStatus.REJECTED,
+        error_code=error_code,
+        detail=detail,
+    )
+    account_for(result, metrics=metrics, logger=logger)
+    return result
+
+
 class PartsDeleter(Protocol):
     def delete_multipart_upload(
         self,

@@ -3,10 +3,10 @@
 Every trigger keeps what it cannot finish: a direct or EventBridge invocation raises (so
 Lambda retries it and then sends it to the on-failure destination), an SQS record becomes
 a batch item failure (so it returns to the queue and ends in its dead-letter queue), an
-HTTP callback gets a 5xx (so VOD delivers it again).
+HTTP callback is handed to the work queue (or, if even that fails, answered 503 so VOD
+delivers it again).
 """
 
-import json
 import time
 from collections.abc import Mapping
 from functools import cache
@@ -21,12 +21,13 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from vod_parts_cleanup.cleanup import Cleaner, CleanupService, account_for
+from vod_parts_cleanup.callback_auth import CallbackAuthenticator, RejectionReason
+from vod_parts_cleanup.cleanup import Cleaner, CleanupService, account_for, reject_unreadable
 from vod_parts_cleanup.credentials import build_credential_client
-from vod_parts_cleanup.idempotency import IdempotentCleanup, idempotency_config
+from vod_parts_cleanup.http_callback import CallbackRoute, http_response, not_checked
+from vod_parts_cleanup.idempotency import IdempotentCleanup, idempotency_config, persistence_layer
 from vod_parts_cleanup.intake import (
     MALFORMED_EVENT,
     MalformedEventError,
@@ -35,7 +36,6 @@ from vod_parts_cleanup.intake import (
     recognise_trigger,
 )
 from vod_parts_cleanup.models import (
-    CleanupFailedError,
     CleanupResult,
     CleanupStatus,
     ErrorKind,
@@ -43,8 +43,10 @@ from vod_parts_cleanup.models import (
     UploadEvent,
 )
 from vod_parts_cleanup.observability import CleanupMetrics, CurrentStdout
+from vod_parts_cleanup.replay_guard import DynamoDBReplayGuard
 from vod_parts_cleanup.settings import Settings, SettingsError
 from vod_parts_cleanup.vod_client import VodClient, build_openapi_client
+from vod_parts_cleanup.work_queue import SqsWorkQueue
 
 settings = Settings.from_environment()
 logger = Logger(service=settings.service_name, stream=CurrentStdout())  # type: ignore[arg-type]
@@ -55,10 +57,13 @@ idempotency = idempotency_config(
 )
 batch_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-HTTP_STATUS_FOR_FAILURE = {
-    ErrorKind.TRANSIENT: HTTPStatus.SERVICE_UNAVAILABLE,
-    ErrorKind.CONFIGURATION: HTTPStatus.INTERNAL_SERVER_ERROR,
-}
+
+@cache
+def aws_client(service_name: str) -> Any:
+    """One boto3 client per AWS service, built on first use, kept while the environment lives."""
+    import boto3  # noqa: PLC0415 - only paths that reach AWS pay for building a client
+
+    return boto3.client(service_name)
 
 
 @cache
@@ -71,8 +76,36 @@ def cleanup_service() -> Cleaner:
     if settings.idempotency_table_name is None:
         logger.warning("IDEMPOTENCY_TABLE_NAME is not set: duplicates will call VOD again")
         return service
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
+    persistence = persistence_layer(settings.idempotency_table_name, aws_client("dynamodb"))
     return IdempotentCleanup(service, persistence, idempotency, metrics=metrics, logger=logger)
+
+
+@cache
+def callback_route() -> CallbackRoute:
+    """The HTTP callback route; SettingsError if callback authentication is not configured."""
+    authenticator = CallbackAuthenticator.from_settings(settings)
+    replay_guard = None
+    if settings.idempotency_table_name is None:
+        logger.warning("IDEMPOTENCY_TABLE_NAME is not set: callback replays are not detected")
+    else:
+        replay_guard = DynamoDBReplayGuard(
+            settings.idempotency_table_name,
+            aws_client("dynamodb"),
+            max_skew_seconds=settings.callback_max_skew_seconds,
+        )
+    work_queue = None
+    if settings.work_queue_url is None:
+        logger.warning("WORK_QUEUE_URL is not set: callbacks that fail are answered 503")
+    else:
+        work_queue = SqsWorkQueue(settings.work_queue_url, aws_client("sqs"))
+    return CallbackRoute(
+        authenticator=authenticator,
+        replay_guard=replay_guard,
+        work_queue=work_queue,
+        clean_up=_clean_up,
+        metrics=metrics,
+        logger=logger,
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -130,43 +163,16 @@ def _handle_sqs_record(record: SQSRecord, deadline: float) -> dict[str, Any]:
         return _clean_up(intake, deadline).to_json_dict()
 
 
-def _handle_http(request: APIGatewayProxyEventV2, deadline: float) -> dict[str, Any]:
+def _handle_http(request: APIGatewayProxyEventV2, deadline: float) -> Mapping[str, Any]:
     if request.request_context.http.method.upper() != "POST":
-        return _http_response(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "use POST"})
-    # Callback signature verification (X-VOD-SIGNATURE) plugs in here, before the body is read.
+        return http_response(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "use POST"})
     try:
-        body = decode_json_object(request.decoded_body)
-    except MalformedEventError as error:
-        result = _count_malformed(str(error))
-        return _http_response(HTTPStatus.BAD_REQUEST, result.to_json_dict())
-    try:
-        result = _process(body, deadline)
-    except CleanupFailedError as failure:
-        return _http_response(
-            HTTP_STATUS_FOR_FAILURE[failure.kind],
-            {"videoId": failure.video_id, "status": "failed", "errorCode": failure.error_code},
-        )
+        route = callback_route()
     except SettingsError:
-        return _http_response(HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "failed"})
-    status = HTTPStatus.BAD_REQUEST if result.status is CleanupStatus.REJECTED else HTTPStatus.OK
-    return _http_response(status, result.to_json_dict())
+        logger.exception("callback authentication is not configured; the callback is refused")
+        return not_checked(RejectionReason.NOT_CONFIGURED, metrics)
+    return route.answer(request, lambda_deadline=deadline)
 
 
 def _count_malformed(detail: str) -> CleanupResult:
-    result = CleanupResult(
-        video_id=None,
-        outcome=None,
-        status=CleanupStatus.REJECTED,
-        error_code=MALFORMED_EVENT,
-        detail=detail,
-    )
-    account_for(result, metrics=metrics, logger=logger)
-    return result
-
-
-def _http_response(status: HTTPStatus, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": int(status),
-        "headers": {"content-type": "application/json"},
-        "body": json.dumps(body),
-    }
+    return reject_unreadable(MALFORMED_EVENT, detail, metrics=metrics, logger=logger)

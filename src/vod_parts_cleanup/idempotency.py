@@ -7,6 +7,8 @@ deliveries get back unchanged. Failures are never stored: the in-progress item i
 so a retry or a redrive really runs again.
 """
 
+from typing import Any
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -30,9 +32,22 @@ IDEMPOTENCY_KEY_PREFIX = "vod-parts-cleanup#notification"
 # The identity of one notification, read from UploadEvent.model_dump(mode="json"). A manual
 # event has no EventTime, so its identity is VideoId + outcome.
 NOTIFICATION_IDENTITY = "[video_id, outcome, event_time]"
+# The table's partition key and TTL attribute, as template.yaml declares them.
+TABLE_KEY_ATTRIBUTE = "id"
+TABLE_EXPIRY_ATTRIBUTE = "expiration"
 IN_PROGRESS_ELSEWHERE = "InProgressElsewhere"
 STORE_UNAVAILABLE = "IdempotencyStoreUnavailable"
 REPLAY_LOG_MESSAGE = "notification already handled: stored result replayed, VOD not called"
+
+
+def persistence_layer(table_name: str, dynamodb_client: Any) -> DynamoDBPersistenceLayer:
+    """The Powertools store on our table, sharing the function's one DynamoDB client."""
+    return DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr=TABLE_KEY_ATTRIBUTE,
+        expiry_attr=TABLE_EXPIRY_ATTRIBUTE,
+        boto3_client=dynamodb_client,
+    )
 
 
 def idempotency_config(

@@ -1,13 +1,19 @@
 """Metric names and how each result is counted, as CloudWatch Embedded Metric Format.
 
-Every metric is written with ``single_metric`` because the dimensions differ per event
-(an SQS batch mixes outcomes) and a metric set shares one set of dimensions.
+Every metric is written as its own EMF record because the dimensions differ per event (an
+SQS batch mixes outcomes) and a metric set shares one set of dimensions. Each record has two
+dimension sets: ``service`` alone, the total that alarms watch (an alarm must name every
+dimension of the metric it watches), and ``service`` with the details (Outcome, ErrorKind,
+Reason) for dashboards.
 """
 
 import sys
 from enum import StrEnum
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+    AmazonCloudWatchEMFProvider,
+)
 
 from vod_parts_cleanup.models import CleanupResult, CleanupStatus, ErrorKind, Outcome
 
@@ -23,11 +29,14 @@ class MetricName(StrEnum):
     CLEANUP_FAILED = "CleanupFailed"
     VOD_LATENCY = "VodLatency"
     IDEMPOTENT_REPLAY = "IdempotentReplay"
+    CALLBACK_REJECTED = "CallbackRejected"
+    CALLBACK_QUEUED = "CallbackQueued"
 
 
 class Dimension(StrEnum):
     OUTCOME = "Outcome"
     ERROR_KIND = "ErrorKind"
+    REASON = "Reason"
     SERVICE = "service"
 
 
@@ -72,25 +81,36 @@ class CleanupMetrics:
     def vod_latency(self, milliseconds: float, outcome: Outcome | None) -> None:
         self._emit(MetricName.VOD_LATENCY, MetricUnit.Milliseconds, milliseconds, outcome=outcome)
 
+    def count_callback_rejected(self, reason: str) -> None:
+        """An HTTP callback not accepted (401, or 5xx before authentication could finish)."""
+        self._emit(MetricName.CALLBACK_REJECTED, MetricUnit.Count, 1, reason=reason)
+
+    def count_callback_queued(self, outcome: Outcome | None) -> None:
+        """A callback handed to the work queue because it could not be finished in time."""
+        self._emit(MetricName.CALLBACK_QUEUED, MetricUnit.Count, 1, outcome=outcome)
+
     def _emit(
         self,
         name: MetricName,
         unit: MetricUnit,
         value: float,
         *,
-        outcome: Outcome | None,
+        outcome: Outcome | None = None,
         kind: ErrorKind | None = None,
+        reason: str | None = None,
     ) -> None:
-        dimensions = {Dimension.SERVICE.value: self._service}
-        if outcome is not None:
-            dimensions[Dimension.OUTCOME.value] = outcome.value
-        if kind is not None:
-            dimensions[Dimension.ERROR_KIND.value] = kind.value
-        with single_metric(
-            name=name.value,
-            unit=unit,
-            value=value,
+        details = {
+            Dimension.OUTCOME.value: outcome,
+            Dimension.ERROR_KIND.value: kind,
+            Dimension.REASON.value: reason,
+        }
+        record = AmazonCloudWatchEMFProvider(
             namespace=self._namespace,
-            default_dimensions=dimensions,
-        ):
-            pass
+            service=self._service,
+            dimension_set={Dimension.SERVICE.value: self._service},
+        )
+        record.add_metric(name=name.value, unit=unit, value=value)
+        present = {dimension: str(detail) for dimension, detail in details.items() if detail}
+        if present:
+            record.add_dimensions(**{Dimension.SERVICE.value: self._service}, **present)
+        record.flush_metrics()

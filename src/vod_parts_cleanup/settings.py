@@ -5,16 +5,27 @@ This is the only module that reads ``os.environ``; everything else receives a ``
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_REGION = "cn-shanghai"
 DEFAULT_METRICS_NAMESPACE = "VodPartsCleanup"
 DEFAULT_SERVICE_NAME = "vod-parts-cleanup"
 # VOD purges leftover parts after 7 days, so remembering a notification longer is useless.
 DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 60 * 60
+# How far X-VOD-TIMESTAMP may be from our clock, either way, for a callback to be accepted.
+DEFAULT_CALLBACK_MAX_SKEW_SECONDS = 300
 
 # Environment variable -> Settings field. One table, so the template, the README and the
 # CLI can name the same variables.
@@ -32,6 +43,13 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "ALIBABA_CLOUD_ACCESS_KEY_ID": "access_key_id",
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "access_key_secret",
     "ALIBABA_CLOUD_SECURITY_TOKEN": "security_token",
+    "VOD_CALLBACK_URL": "callback_urls",
+    "VOD_CALLBACK_AUTH_KEY_SECRET_ID": "callback_auth_key_secret_id",
+    "VOD_CALLBACK_AUTH_KEY": "callback_auth_key",
+    "VOD_CALLBACK_NEXT_AUTH_KEY": "callback_next_auth_key",
+    "VOD_CALLBACK_MAX_SKEW_SECONDS": "callback_max_skew_seconds",
+    "VOD_CALLBACK_AUTH_KEY_CACHE_SECONDS": "callback_auth_key_cache_seconds",
+    "WORK_QUEUE_URL": "work_queue_url",
     "POWERTOOLS_METRICS_NAMESPACE": "metrics_namespace",
     "POWERTOOLS_SERVICE_NAME": "service_name",
 }
@@ -61,6 +79,15 @@ class Settings(BaseModel):
     access_key_id: str | None = None
     access_key_secret: SecretStr | None = None
     security_token: SecretStr | None = None
+    callback_urls: tuple[str, ...] = ()
+    callback_auth_key_secret_id: str | None = None
+    callback_auth_key: SecretStr | None = None
+    callback_next_auth_key: SecretStr | None = None
+    callback_max_skew_seconds: int = Field(
+        default=DEFAULT_CALLBACK_MAX_SKEW_SECONDS, ge=1, le=3_600
+    )
+    callback_auth_key_cache_seconds: int = Field(default=300, ge=0, le=86_400)
+    work_queue_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
     service_name: str = DEFAULT_SERVICE_NAME
 
@@ -72,6 +99,23 @@ class Settings(BaseModel):
     @property
     def has_static_credentials(self) -> bool:
         return bool(self.access_key_id and self.access_key_secret)
+
+    @field_validator("callback_urls", mode="before")
+    @classmethod
+    def _split_callback_urls(cls, value: Any) -> Any:
+        """One variable may list several URLs, since each upload can carry its own."""
+        if isinstance(value, str):
+            return tuple(url.strip() for url in value.split(",") if url.strip())
+        return value
+
+    @field_validator("callback_urls")
+    @classmethod
+    def _callback_urls_are_absolute(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            if not re.fullmatch(r"https?://[^\s|,]+", url):
+                msg = f"not an absolute http(s) URL: {url!r}"
+                raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _plain_http_only_on_loopback(self) -> Self:

@@ -1,11 +1,13 @@
 """The local runner: `vod-parts-cleanup invoke EVENT_FILE` against the embedded stand-in."""
 
+import json
 import subprocess
 import sys
+import time
 
 import pytest
 
-from tests.conftest import EVENTS
+from tests.conftest import CALLBACK_KEY, CALLBACK_URL, EVENTS, vod_signature
 from vod_parts_cleanup import cli
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_SECRET
 
@@ -72,6 +74,52 @@ def test_a_bad_configuration_is_reported_without_a_traceback(
     assert run.returncode == 2
     assert "VOD_PROTOCOL=http is allowed only for loopback hosts" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_sample_callback_is_signed_again_and_passes_the_real_check() -> None:
+    run = invoke(str(EVENTS / "http-completed.json"), "--repeat", "2")
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "using the local callback key" in out
+    assert "callback signed again with the configured key at the current time" in out
+    first, second = out.split("== invocation 2 of 2")
+    assert '"statusCode": 200' in first and '"status": "deleted"' in first
+    # The same signed callback again is VOD's own retry: let through, replayed.
+    assert "replayed from the idempotency store" in second
+    assert "local-callback-key" not in out + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        (["http-wrong-key.json"], "bad_signature"),
+        (["http-unsigned.json"], "missing_header"),
+        (["http-completed.json", "--as-is"], "stale_timestamp"),
+    ],
+)
+def test_sample_callbacks_that_must_be_refused_are_sent_as_they_are(
+    arguments: list[str], reason: str
+) -> None:
+    run = invoke(str(EVENTS / arguments[0]), *arguments[1:])
+    assert run.returncode == 0, run.stderr
+    assert '"statusCode": 401' in run.stdout
+    assert (
+        f"VodPartsCleanup/CallbackRejected = 1 Count  [service=vod-parts-cleanup, Reason={reason}]"
+        in run.stdout
+    )
+    assert "VOD requests received by the stand-in: 0" in run.stdout
+
+
+def test_sign_prints_the_callback_signed_now(capsys: pytest.CaptureFixture[str]) -> None:
+    before = int(time.time())
+    assert cli.main(["sign", str(EVENTS / "http-failed.json")]) == 0
+    event = json.loads(capsys.readouterr().out)
+    timestamp = int(event["headers"]["x-vod-timestamp"])
+    assert before <= timestamp <= time.time()
+    assert event["headers"]["x-vod-signature"] == vod_signature(
+        CALLBACK_URL, timestamp, CALLBACK_KEY
+    )
+    assert event["body"] == json.loads((EVENTS / "http-failed.json").read_text())["body"]
 
 
 @pytest.mark.parametrize("arguments", [["missing.json"], ["--repeat", "0", "x.json"]])

@@ -1,7 +1,6 @@
 """The real Lambda handler on every trigger, against the local VOD over real HTTP: results,
 what is kept for retry, metrics and logs."""
 
-import base64
 import json
 from collections.abc import Callable
 from types import ModuleType
@@ -303,105 +302,6 @@ def test_a_batch_whose_every_record_fails_reports_them_all(
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
 
 
-@pytest.mark.parametrize(
-    ("name", "outcome"),
-    [
-        ("http-completed.json", "completed"),
-        ("http-failed.json", "failed"),
-        ("http-manual.json", "manual"),
-    ],
-)
-def test_http_callbacks_are_cleaned_and_answered_200(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, name: str, outcome: str
-) -> None:
-    event = load_event(name)
-    video_id = video_id_of(vod_body(event))
-    stand_in.add_video(video_id)
-    response = handler.lambda_handler(event, context)
-    assert response["statusCode"] == 200
-    body = json.loads(response["body"])
-    assert (body["videoId"], body["outcome"], body["status"]) == (video_id, outcome, "deleted")
-    assert not stand_in.has_parts(video_id)
-
-
-def test_a_base64_http_body_is_decoded(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
-) -> None:
-    event = load_event("http-completed.json")
-    event["body"] = base64.b64encode(event["body"].encode()).decode()
-    event["isBase64Encoded"] = True
-    stand_in.add_video(video_id_of(json.loads(load_event("http-completed.json")["body"])))
-    assert handler.lambda_handler(event, context)["statusCode"] == 200
-
-
-def test_an_ignored_http_callback_is_answered_200(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
-) -> None:
-    response = handler.lambda_handler(load_event("http-ignored.json"), context)
-    assert (response["statusCode"], json.loads(response["body"])["status"]) == (200, "ignored")
-    assert stand_in.requests == []
-
-
-@pytest.mark.parametrize("body", ["not json{", "[]", ""])
-def test_a_malformed_http_body_is_answered_400(
-    handler: ModuleType,
-    stand_in: LocalVod,
-    context: LocalLambdaContext,
-    output: ReadOutput,
-    body: str,
-) -> None:
-    event = load_event("http-completed.json")
-    event["body"] = body
-    response = handler.lambda_handler(event, context)
-    assert response["statusCode"] == 400
-    assert json.loads(response["body"])["errorCode"] == "MalformedEvent"
-    assert stand_in.requests == []
-    assert output().metric_names() == ["EventRejected"]
-
-
-def test_an_http_callback_with_a_bad_video_id_is_answered_400(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
-) -> None:
-    event = load_event("http-completed.json")
-    event["body"] = json.dumps({"VideoId": "../x"})
-    response = handler.lambda_handler(event, context)
-    assert (response["statusCode"], json.loads(response["body"])["status"]) == (400, "rejected")
-    assert stand_in.requests == []
-
-
-def test_only_post_is_accepted_over_http(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
-) -> None:
-    event = load_event("http-completed.json")
-    event["requestContext"]["http"]["method"] = "GET"
-    assert handler.lambda_handler(event, context)["statusCode"] == 405
-    assert stand_in.requests == []
-
-
-@pytest.mark.parametrize(
-    ("code", "status", "http_status"),
-    [("InternalError", 500, 503), ("Forbidden.RAM", 403, 500)],
-)
-def test_http_failures_are_answered_5xx_so_vod_delivers_again(
-    handler: ModuleType,
-    stand_in: LocalVod,
-    context: LocalLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
-    code: str,
-    status: int,
-    http_status: int,
-) -> None:
-    monkeypatch.setattr(
-        handler, "settings", handler.settings.model_copy(update={"max_attempts": 1})
-    )
-    event = load_event("http-completed.json")
-    stand_in.add_video(video_id_of(vod_body(event)))
-    stand_in.fail_next(code, status=status)
-    response = handler.lambda_handler(event, context)
-    assert response["statusCode"] == http_status
-    assert json.loads(response["body"])["errorCode"] == code
-
-
 def test_logs_are_structured_and_carry_the_event_keys(
     handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
 ) -> None:
@@ -433,3 +333,26 @@ def test_the_metrics_namespace_comes_from_the_settings(
     handler.lambda_handler(load_event("direct-ignored.json"), context)
     [metric] = output().metrics
     assert (metric.namespace, metric.dimensions) == ("Custom", {"service": "svc"})
+
+
+def test_every_metric_has_a_service_total_for_alarms_and_a_detailed_breakdown(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An alarm must name every dimension of its metric: the `service` set is what it watches."""
+    event = load_event("direct-failed.json")
+    stand_in.add_video(event["VideoId"])
+    stand_in.fail_next("Forbidden.RAM", status=403)
+    with pytest.raises(CleanupFailedError):
+        handler.lambda_handler(event, context)
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [failed] = [record for record in records if "CleanupFailed" in record]
+    [directive] = failed["_aws"]["CloudWatchMetrics"]
+    assert directive["Dimensions"] == [["service"], ["service", "Outcome", "ErrorKind"]]
+    assert (failed["service"], failed["Outcome"], failed["ErrorKind"]) == (
+        "vod-parts-cleanup",
+        "failed",
+        "configuration",
+    )

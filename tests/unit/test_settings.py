@@ -65,6 +65,9 @@ def test_empty_values_count_as_unset() -> None:
         ("VOD_READ_TIMEOUT_MS", "soon"),
         ("VOD_ENDPOINT", "https://vod.cn-shanghai.aliyuncs.com/"),
         ("VOD_REGION", "CN Shanghai"),
+        ("VOD_CALLBACK_URL", "www.example.com/your/callback"),
+        ("VOD_CALLBACK_MAX_SKEW_SECONDS", "0"),
+        ("WORK_QUEUE_URL", "vod-parts-cleanup-work"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable: str, value: str) -> None:
@@ -78,3 +81,28 @@ def test_errors_never_show_a_value() -> None:
             {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3cr3t-value", "VOD_MAX_ATTEMPTS": "s3cr3t-value"}
         )
     assert "s3cr3t-value" not in str(error.value)
+
+
+def test_the_callback_settings_are_read() -> None:
+    settings = Settings.from_environment(
+        {
+            "VOD_CALLBACK_URL": " https://a.example.com/vod/callback ,https://b.example.com/cb?x=1,",
+            "VOD_CALLBACK_AUTH_KEY": "callback-key-value",
+            "VOD_CALLBACK_NEXT_AUTH_KEY": "next-key-value",
+            "VOD_CALLBACK_MAX_SKEW_SECONDS": "120",
+            "WORK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/work",
+        }
+    )
+    assert settings.callback_urls == (
+        "https://a.example.com/vod/callback",
+        "https://b.example.com/cb?x=1",
+    )
+    assert settings.callback_max_skew_seconds == 120
+    assert settings.work_queue_url == "https://sqs.us-east-1.amazonaws.com/123456789012/work"
+    assert "callback-key-value" not in repr(settings)
+    assert "next-key-value" not in repr(settings)
+
+
+def test_callbacks_default_to_a_five_minute_window_and_no_url() -> None:
+    settings = Settings.from_environment({})
+    assert (settings.callback_urls, settings.callback_max_skew_seconds) == ((), 300)

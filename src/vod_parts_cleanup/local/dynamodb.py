@@ -1,7 +1,8 @@
 """The idempotency table as ``template.yaml`` defines it, created in any DynamoDB (moto here).
 
 Why: the table's schema lives once, in the template; the tests and the local runner build
-their table from that definition instead of repeating it.
+their table from that definition instead of repeating it. The template is read with PyYAML
+(a development dependency) rather than cfn-lint, whose import alone takes seconds.
 """
 
 from pathlib import Path
@@ -12,15 +13,37 @@ TABLE_RESOURCE = "IdempotencyTable"
 LOCAL_TABLE_NAME = "vod-parts-cleanup-idempotency"
 
 
-def idempotency_table_properties(template: Path = TEMPLATE) -> dict[str, Any]:
-    """The ``Properties`` of the idempotency table resource in the SAM template."""
-    from cfnlint.decode import cfn_yaml  # noqa: PLC0415 - a development tool, loaded on use
+def load_template(template: Path = TEMPLATE) -> dict[str, Any]:
+    """The SAM template as data; a short-form intrinsic (``!Ref x``) becomes ``{"Ref": x}``."""
+    import yaml  # noqa: PLC0415 - a development dependency, loaded on use
 
+    class TemplateLoader(yaml.SafeLoader):  # type: ignore[misc]
+        """YAML plus CloudFormation's tags, without cfn-lint's 2-second import."""
+
+    def intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+        value: Any
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+    TemplateLoader.add_multi_constructor("!", intrinsic)
     if not template.is_file():
         msg = f"{template} not found: run from a checkout of vod-parts-cleanup"
         raise FileNotFoundError(msg)
-    document = cfn_yaml.loads(template.read_text(encoding="utf-8"))
-    properties: dict[str, Any] = document["Resources"][TABLE_RESOURCE]["Properties"]
+    text = template.read_text(encoding="utf-8")
+    document: dict[str, Any] = yaml.load(text, Loader=TemplateLoader)  # noqa: S506 - safe + tags
+    return document
+
+
+def idempotency_table_properties(template: Path = TEMPLATE) -> dict[str, Any]:
+    """The ``Properties`` of the idempotency table resource in the SAM template."""
+    properties: dict[str, Any] = load_template(template)["Resources"][TABLE_RESOURCE]["Properties"]
     return properties
 
 

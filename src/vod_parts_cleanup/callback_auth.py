@@ -1,0 +1,294 @@
+"""Is this HTTP callback really from VOD? VOD's callback authentication, checked before the body.
+
+With authentication on, VOD sends ``X-VOD-TIMESTAMP`` (Unix seconds) and ``X-VOD-SIGNATURE``,
+the lowercase hex MD5 of ``<callback URL>|<timestamp>|<auth key>``. The signature does not
+cover the body, so a fresh timestamp is required here and replays with another body are
+stopped by the replay guard. Nothing in this module knows about API Gateway or Lambda.
+"""
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from vod_parts_cleanup.settings import Settings, SettingsError
+
+TIMESTAMP_HEADER = "x-vod-timestamp"
+SIGNATURE_HEADER = "x-vod-signature"
+# The secret holds {"AuthKey": ..., "NextAuthKey": ...} (the names VOD's console uses), or
+# just the key as a plain string.
+SECRET_CURRENT_KEY = "AuthKey"  # noqa: S105 - a field name, not a password
+SECRET_NEXT_KEY = "NextAuthKey"  # noqa: S105 - a field name, not a password
+# After a signature mismatch the keys are read again (a rotation may have just happened), but
+# no more often than this, so bad requests cannot make us hammer Secrets Manager.
+KEY_REFRESH_INTERVAL_SECONDS = 30.0
+
+_TIMESTAMP = re.compile(r"\d{1,12}")
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{32}")
+
+
+class RejectionReason(StrEnum):
+    """Why a callback was not accepted: the ``Reason`` of the CallbackRejected metric."""
+
+    MISSING_HEADER = "missing_header"
+    MALFORMED_TIMESTAMP = "malformed_timestamp"
+    MALFORMED_SIGNATURE = "malformed_signature"
+    STALE_TIMESTAMP = "stale_timestamp"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    BAD_SIGNATURE = "bad_signature"
+    REPLAY = "replay"
+    # Not the caller's fault: the callback could not be checked, so VOD should retry.
+    NOT_CONFIGURED = "not_configured"
+    AUTH_UNAVAILABLE = "auth_unavailable"
+    REPLAY_CHECK_UNAVAILABLE = "replay_check_unavailable"
+
+
+class CallbackRejectedError(Exception):
+    """The callback is not authentic (or not fresh, or a replay): answer 401."""
+
+    def __init__(self, reason: RejectionReason, detail: str) -> None:
+        self.reason = reason
+        super().__init__(detail)
+
+
+class CallbackAuthUnavailableError(Exception):
+    """The callback could not be checked now (keys or replay store unreachable): answer 503."""
+
+    def __init__(self, reason: RejectionReason, detail: str) -> None:
+        self.reason = reason
+        super().__init__(detail)
+
+
+@dataclass(frozen=True)
+class SignedCallback:
+    """The header pair of an authenticated callback; the signature is never shown in a repr."""
+
+    timestamp: int
+    signature: str = field(repr=False)
+
+
+def callback_signature(callback_url: str, timestamp: int | str, auth_key: str) -> str:
+    """VOD's signature: lowercase hex MD5 of ``<URL>|<timestamp>|<key>`` (MD5 is VOD's choice)."""
+    message = f"{callback_url}|{timestamp}|{auth_key}".encode()
+    return hashlib.md5(message, usedforsecurity=False).hexdigest()
+
+
+class CallbackKeys(Protocol):
+    """Where the auth keys come from: the current key, then the next one during a rotation."""
+
+    def keys(self) -> tuple[str, ...]: ...
+
+    def reread(self) -> tuple[str, ...] | None:
+        """The keys read again if that is allowed now, else None."""
+        ...
+
+
+@dataclass(frozen=True)
+class StaticCallbackKeys:
+    """Keys given in the environment (local runs)."""
+
+    configured: tuple[str, ...]
+
+    def keys(self) -> tuple[str, ...]:
+        return self.configured
+
+    def reread(self) -> tuple[str, ...] | None:
+        return None
+
+
+class SecretsManagerCallbackKeys:
+    """Keys read from a Secrets Manager secret with Powertools Parameters, cached."""
+
+    def __init__(
+        self,
+        secret_id: str,
+        *,
+        max_age_seconds: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._secret_id = secret_id
+        self._max_age_seconds = max_age_seconds
+        self._clock = clock
+        self._last_forced_read: float | None = None
+
+    def keys(self) -> tuple[str, ...]:
+        return self._read(force=False)
+
+    def reread(self) -> tuple[str, ...] | None:
+        now = self._clock()
+        if (
+            self._last_forced_read is not None
+            and now - self._last_forced_read < KEY_REFRESH_INTERVAL_SECONDS
+        ):
+            return None
+        self._last_forced_read = now
+        return self._read(force=True)
+
+    def _read(self, *, force: bool) -> tuple[str, ...]:
+        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only when used
+
+        try:
+            raw = parameters.get_secret(
+                self._secret_id, max_age=self._max_age_seconds, force_fetch=force
+            )
+        except parameters.exceptions.GetParameterError as error:
+            msg = f"cannot read the callback key secret {self._secret_id!r}: {str(error)[:300]}"
+            raise CallbackAuthUnavailableError(RejectionReason.AUTH_UNAVAILABLE, msg) from None
+        return _keys_from_secret(self._secret_id, raw)
+
+
+def _keys_from_secret(secret_id: str, raw: Any) -> tuple[str, ...]:
+    """The secret's keys, checked for shape; what is wrong is named, never shown."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    if isinstance(text, str) and text.strip() and not text.lstrip().startswith("{"):
+        return (text.strip(),)
+    try:
+        document = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        keys = tuple(
+            value.strip()
+            for name in (SECRET_CURRENT_KEY, SECRET_NEXT_KEY)
+            if isinstance(value := document.get(name), str) and value.strip()
+        )
+        if isinstance(document.get(SECRET_CURRENT_KEY), str) and keys:
+            return keys
+    msg = (
+        f"secret {secret_id!r} must be the auth key itself or a JSON object with "
+        f'"{SECRET_CURRENT_KEY}" (and optionally "{SECRET_NEXT_KEY}")'
+    )
+    raise CallbackAuthUnavailableError(RejectionReason.AUTH_UNAVAILABLE, msg)
+
+
+def callback_keys_from(settings: Settings) -> CallbackKeys:
+    """The configured key source; the secret wins over keys in the environment."""
+    if settings.callback_auth_key_secret_id:
+        return SecretsManagerCallbackKeys(
+            settings.callback_auth_key_secret_id,
+            max_age_seconds=settings.callback_auth_key_cache_seconds,
+        )
+    configured = tuple(
+        key.get_secret_value().strip()
+        for key in (settings.callback_auth_key, settings.callback_next_auth_key)
+        if key is not None and key.get_secret_value().strip()
+    )
+    if settings.callback_auth_key is None or not configured:
+        msg = (
+            "no callback auth key: set VOD_CALLBACK_AUTH_KEY_SECRET_ID (or VOD_CALLBACK_AUTH_KEY "
+            "for local runs)"
+        )
+        raise SettingsError(msg)
+    return StaticCallbackKeys(configured)
+
+
+class CallbackAuthenticator:
+    """Checks a callback's headers: present, well formed, signed with a known key, and fresh."""
+
+    def __init__(
+        self,
+        *,
+        callback_urls: Iterable[str],
+        keys: CallbackKeys,
+        max_skew_seconds: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._callback_urls = tuple(callback_urls)
+        if not self._callback_urls:
+            msg = "no callback URL: set VOD_CALLBACK_URL to the URL VOD calls (comma-separated)"
+            raise SettingsError(msg)
+        self._keys = keys
+        self._max_skew_seconds = max_skew_seconds
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "CallbackAuthenticator":
+        return cls(
+            callback_urls=settings.callback_urls,
+            keys=callback_keys_from(settings),
+            max_skew_seconds=settings.callback_max_skew_seconds,
+        )
+
+    @property
+    def max_skew_seconds(self) -> int:
+        return self._max_skew_seconds
+
+    def authenticate(self, headers: Mapping[str, str]) -> SignedCallback:
+        """The verified header pair, or CallbackRejectedError saying why not."""
+        callback = SignedCallback(
+            timestamp=self._timestamp(_header(headers, TIMESTAMP_HEADER)),
+            signature=self._signature(_header(headers, SIGNATURE_HEADER)),
+        )
+        self._check_signature(callback)
+        self._check_freshness(callback.timestamp)
+        return callback
+
+    @staticmethod
+    def _timestamp(value: str) -> int:
+        if not _TIMESTAMP.fullmatch(value.strip()):
+            raise CallbackRejectedError(
+                RejectionReason.MALFORMED_TIMESTAMP, "X-VOD-TIMESTAMP is not Unix seconds"
+            )
+        return int(value)
+
+    @staticmethod
+    def _signature(value: str) -> str:
+        if not _SIGNATURE.fullmatch(value.strip()):
+            raise CallbackRejectedError(
+                RejectionReason.MALFORMED_SIGNATURE, "X-VOD-SIGNATURE is not 32 hex characters"
+            )
+        return value.strip().lower()
+
+    def _check_signature(self, callback: SignedCallback) -> None:
+        if self._signed_with_any(callback, self._keys.keys()):
+            return
+        reread = self._keys.reread()
+        if reread is not None and self._signed_with_any(callback, reread):
+            return
+        raise CallbackRejectedError(
+            RejectionReason.BAD_SIGNATURE,
+            "X-VOD-SIGNATURE does not match the callback URL, timestamp and auth key",
+        )
+
+    def _check_freshness(self, timestamp: int) -> None:
+        age = self._clock() - timestamp
+        if age > self._max_skew_seconds:
+            raise CallbackRejectedError(
+                RejectionReason.STALE_TIMESTAMP,
+                f"X-VOD-TIMESTAMP is {int(age)} s old (at most {self._max_skew_seconds} s)",
+            )
+        if -age > self._max_skew_seconds:
+            raise CallbackRejectedError(
+                RejectionReason.FUTURE_TIMESTAMP,
+                f"X-VOD-TIMESTAMP is {int(-age)} s ahead (at most {self._max_skew_seconds} s)",
+            )
+
+    def _signed_with_any(self, callback: SignedCallback, keys: tuple[str, ...]) -> bool:
+        """Compare with every URL and key, each in constant time, without stopping early."""
+        matched = False
+        for url in self._callback_urls:
+            for key in keys:
+                expected = callback_signature(url, callback.timestamp, key)
+                matched |= hmac.compare_digest(expected, callback.signature)
+        return matched
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    """A header's value, whatever the case of its name; a missing or doubled header is refused."""
+    values = {value for key, value in headers.items() if key.lower() == name and value is not None}
+    if not values:
+        raise CallbackRejectedError(RejectionReason.MISSING_HEADER, f"{name} header missing")
+    if len(values) > 1:
+        reason = (
+            RejectionReason.MALFORMED_TIMESTAMP
+            if name == TIMESTAMP_HEADER
+            else RejectionReason.MALFORMED_SIGNATURE
+        )
+        raise CallbackRejectedError(reason, f"{name} header given twice with different values")
+    [value] = values
+    return value

@@ -1,0 +1,684 @@
+"""VOD's signed HTTP callbacks through API Gateway (HTTP API, payload 2.0), end to end: the real
+handler, the real signature check, moto DynamoDB (replay guard, idempotency) and SQS (the
+work queue), and the local VOD over real HTTP."""
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+
+from tests.conftest import (
+    CALLBACK_KEY,
+    CALLBACK_URL,
+    IdempotencyTable,
+    Output,
+    WorkQueue,
+    configure,
+    load_event,
+    signed,
+    vod_signature,
+)
+from vod_parts_cleanup.local import LocalVod
+from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
+
+ReadOutput = Callable[[], Output]
+
+
+def body_of(event: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(event["body"]))
+
+
+def answer_of(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    assert response["headers"]["content-type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"])
+
+
+def callback(name: str = "http-completed.json", age: int = 0, **signing: Any) -> dict[str, Any]:
+    """A sample callback signed ``age`` seconds ago (or as asked) with the local key."""
+    if age:
+        signing["timestamp"] = int(time.time()) - age
+    return signed(load_event(name), **signing)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_parameter_cache() -> None:
+    parameters.clear_caches()
+
+
+# --- accepted callbacks -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"),
+    [
+        ("http-completed.json", "completed"),
+        ("http-failed.json", "failed"),
+        ("http-manual.json", "manual"),
+    ],
+)
+def test_signed_callbacks_are_cleaned_and_answered_200(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+    name: str,
+    outcome: str,
+) -> None:
+    event = callback(name)
+    video_id = body_of(event)["VideoId"]
+    stand_in.add_video(video_id)
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert status == 200
+    assert (answer["videoId"], answer["outcome"], answer["status"]) == (
+        video_id,
+        outcome,
+        "deleted",
+    )
+    assert not stand_in.has_parts(video_id)
+    assert "CallbackRejected" not in output().metric_names()
+
+
+def test_the_documented_example_signature_is_accepted(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """VOD's own example (URL, key test123) passes the check, signed now for freshness."""
+    url = "https://www.example.com/your/callback"
+    configure(handler, monkeypatch, callback_urls=(url,), callback_auth_key="test123")
+    event = callback(url=url, key="test123")
+    stand_in.add_video(body_of(event)["VideoId"])
+    assert handler.lambda_handler(event, context)["statusCode"] == 200
+
+
+def test_a_base64_body_is_decoded(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    event = callback()
+    stand_in.add_video(body_of(event)["VideoId"])
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    assert answer_of(handler.lambda_handler(event, context))[1]["status"] == "deleted"
+
+
+@pytest.mark.parametrize(
+    ("timestamp_header", "signature_header"),
+    [
+        ("X-VOD-TIMESTAMP", "X-VOD-SIGNATURE"),
+        ("x-vod-timestamp", "x-vod-signature"),
+        ("X-Vod-Timestamp", "x-VOD-signature"),
+    ],
+)
+def test_header_names_are_matched_in_any_case(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    timestamp_header: str,
+    signature_header: str,
+) -> None:
+    event = callback()
+    headers = event["headers"]
+    headers[timestamp_header] = headers.pop("x-vod-timestamp")
+    headers[signature_header] = headers.pop("x-vod-signature")
+    stand_in.add_video(body_of(event)["VideoId"])
+    assert handler.lambda_handler(event, context)["statusCode"] == 200
+
+
+@pytest.mark.parametrize("age", [-299, 0, 299])
+def test_a_timestamp_inside_the_window_is_fresh(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, age: int
+) -> None:
+    event = callback(age=age)
+    stand_in.add_video(body_of(event)["VideoId"])
+    assert handler.lambda_handler(event, context)["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    "name", ["http-ignored.json", "http-transcode-ignored.json", "http-unsigned.json"]
+)
+def test_non_upload_events_are_answered_200_without_calling_vod(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    idempotency_table: IdempotencyTable,
+    work_queue: WorkQueue,
+    name: str,
+) -> None:
+    event = callback(name)
+    if name == "http-unsigned.json":  # an upload event made into a transcode notification
+        event = signed(
+            event, body=json.dumps(body_of(event) | {"EventType": "StreamTranscodeComplete"})
+        )
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert (status, answer["status"]) == (200, "ignored")
+    assert stand_in.requests == []
+    assert work_queue.receive() == []
+
+
+def test_any_of_several_callback_urls_is_accepted(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Uploads can carry their own callback URL, so VOD may sign any of the configured ones."""
+    custom = "https://uploads.example.com/vod/callback?tenant=7"
+    configure(handler, monkeypatch, callback_urls=(CALLBACK_URL, custom))
+    for url in (CALLBACK_URL, custom):
+        event = callback(url=url)
+        stand_in.add_video(body_of(event)["VideoId"])
+        assert handler.lambda_handler(event, context)["statusCode"] == 200
+
+
+# --- rejected callbacks -------------------------------------------------------------------
+
+
+def _without(*names: str) -> Callable[[dict[str, Any]], None]:
+    def remove(event: dict[str, Any]) -> None:
+        for name in names:
+            del event["headers"][name]
+
+    return remove
+
+
+def _header(name: str, value: str) -> Callable[[dict[str, Any]], None]:
+    def replace(event: dict[str, Any]) -> None:
+        event["headers"][name] = value
+
+    return replace
+
+
+REJECTIONS: dict[str, tuple[dict[str, Any], Callable[[dict[str, Any]], None] | None, str]] = {
+    "wrong key": ({"key": "not-the-key"}, None, "bad_signature"),
+    "wrong url": ({"url": "https://www.example.com/your/callback"}, None, "bad_signature"),
+    "stale": ({"age": 301}, None, "stale_timestamp"),
+    "future": ({"age": -301}, None, "future_timestamp"),
+    "missing timestamp": ({}, _without("x-vod-timestamp"), "missing_header"),
+    "missing signature": ({}, _without("x-vod-signature"), "missing_header"),
+    "missing both": ({}, _without("x-vod-timestamp", "x-vod-signature"), "missing_header"),
+    "non-numeric timestamp": ({}, _header("x-vod-timestamp", "17951625x1"), "malformed_timestamp"),
+    "empty timestamp": ({}, _header("x-vod-timestamp", ""), "malformed_timestamp"),
+    "signature not hex": ({}, _header("x-vod-signature", "z" * 32), "malformed_signature"),
+    "signature truncated": ({}, _header("x-vod-signature", "ab6de96b"), "malformed_signature"),
+}
+
+
+@pytest.mark.parametrize("case", REJECTIONS)
+def test_callbacks_that_do_not_authenticate_get_401_and_never_reach_vod(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+    idempotency_table: IdempotencyTable,
+    work_queue: WorkQueue,
+    case: str,
+) -> None:
+    signing, change, reason = REJECTIONS[case]
+    event = callback(**signing)
+    if change is not None:
+        change(event)
+    stand_in.add_video(body_of(event)["VideoId"])
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert status == 401
+    assert answer == {"status": "rejected", "errorCode": "CallbackUnauthorized", "reason": reason}
+    assert stand_in.requests == []
+    assert idempotency_table.items() == []
+    assert work_queue.receive() == []
+    emitted = output()
+    [rejected] = emitted.counted("CallbackRejected")
+    assert rejected.dimensions == {"service": "vod-parts-cleanup", "Reason": reason}
+    [warning] = [log for log in emitted.logs if log["level"] == "WARNING"]
+    assert (warning["reason"], warning["sourceIp"]) == (reason, "203.0.113.45")
+
+
+def test_the_sample_without_signature_headers_is_refused(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    event = load_event("http-unsigned.json")
+    stand_in.add_video(body_of(event)["VideoId"])
+    status, answer = answer_of(handler.lambda_handler(event, context))
+    assert (status, answer["reason"]) == (401, "missing_header")
+    assert stand_in.has_parts(body_of(event)["VideoId"])
+
+
+def test_the_samples_signatures_are_fixed_in_time_and_so_are_stale_now(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    """The samples as stored: signed correctly, but long ago."""
+    event = load_event("http-completed.json")
+    headers = event["headers"]
+    assert headers["x-vod-signature"] == vod_signature(
+        CALLBACK_URL, headers["x-vod-timestamp"], CALLBACK_KEY
+    )
+    status, answer = answer_of(handler.lambda_handler(event, context))
+    assert (status, answer["reason"]) == (401, "stale_timestamp")
+
+
+def test_the_sample_signed_with_another_key_is_refused(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    stored = load_event("http-wrong-key.json")
+    event = signed(stored, key="an-old-callback-key")
+    status, answer = answer_of(handler.lambda_handler(event, context))
+    assert (status, answer["reason"]) == (401, "bad_signature")
+    assert stand_in.requests == []
+
+
+def test_authentication_comes_before_the_body_is_read(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+) -> None:
+    for body in ("not json{", "x" * (64 * 1024 + 1)):
+        event = callback(key="not-the-key", body=body)
+        assert handler.lambda_handler(event, context)["statusCode"] == 401
+    assert output().metric_names() == ["CallbackRejected", "CallbackRejected"]
+
+
+def test_only_post_is_accepted(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    event = callback()
+    event["requestContext"]["http"]["method"] = "GET"
+    assert handler.lambda_handler(event, context)["statusCode"] == 405
+    assert stand_in.requests == []
+
+
+# --- key rotation -------------------------------------------------------------------------
+
+
+def assert_answers(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    expected: dict[str, int],
+) -> None:
+    """A callback signed with each key gets the expected HTTP status."""
+    for key, status in expected.items():
+        event = callback(key=key)
+        stand_in.add_video(body_of(event)["VideoId"])
+        assert handler.lambda_handler(event, context)["statusCode"] == status, key
+
+
+def test_during_a_rotation_both_keys_are_accepted_and_no_other(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    configure(handler, monkeypatch, callback_next_auth_key="the-next-key")
+    assert_answers(
+        handler, stand_in, context, {CALLBACK_KEY: 200, "the-next-key": 200, "a-third-key": 401}
+    )
+
+
+def test_keys_come_from_secrets_manager_with_the_next_key(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    aws: None,
+) -> None:
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    secret = secrets.create_secret(
+        Name="vod/callback-auth-key",
+        SecretString=json.dumps({"AuthKey": "current-key", "NextAuthKey": "next-key"}),
+    )
+    configure(
+        handler,
+        monkeypatch,
+        callback_auth_key=None,
+        callback_auth_key_secret_id=secret["ARN"],
+    )
+    assert_answers(
+        handler, stand_in, context, {"current-key": 200, "next-key": 200, CALLBACK_KEY: 401}
+    )
+
+
+def test_a_key_changed_in_the_secret_is_picked_up_at_the_first_mismatch(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    aws: None,
+) -> None:
+    """Within the cache's lifetime: a mismatch reads the secret again before refusing."""
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    secrets.create_secret(Name="vod/callback-auth-key", SecretString="old-key")
+    configure(
+        handler,
+        monkeypatch,
+        callback_auth_key=None,
+        callback_auth_key_secret_id="vod/callback-auth-key",
+    )
+    assert_answers(handler, stand_in, context, {"old-key": 200})
+    secrets.put_secret_value(SecretId="vod/callback-auth-key", SecretString="new-key")
+    assert_answers(handler, stand_in, context, {"new-key": 200})
+
+
+def test_an_unreadable_key_secret_answers_503_so_vod_retries(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    output: ReadOutput,
+    aws: None,
+) -> None:
+    configure(
+        handler,
+        monkeypatch,
+        callback_auth_key=None,
+        callback_auth_key_secret_id="vod/no-such-secret",
+    )
+    status, answer = answer_of(handler.lambda_handler(callback(), context))
+    assert (status, answer["reason"]) == (503, "auth_unavailable")
+    assert stand_in.requests == []
+    [rejected] = output().counted("CallbackRejected")
+    assert rejected.dimensions["Reason"] == "auth_unavailable"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"callback_urls": ()}, {"callback_auth_key": None}],
+    ids=["no callback url", "no auth key"],
+)
+def test_without_authentication_configured_no_callback_is_accepted(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    output: ReadOutput,
+    changes: dict[str, Any],
+) -> None:
+    configure(handler, monkeypatch, **changes)
+    event = callback()
+    stand_in.add_video(body_of(event)["VideoId"])
+    status, answer = answer_of(handler.lambda_handler(event, context))
+    assert (status, answer["reason"]) == (500, "not_configured")
+    assert stand_in.requests == []
+    emitted = output()
+    assert emitted.metric_names() == ["CallbackRejected"]
+    assert any(log["level"] == "ERROR" for log in emitted.logs)
+
+
+# --- replays ------------------------------------------------------------------------------
+
+
+def test_vods_own_retry_with_the_same_body_passes_to_idempotency(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+) -> None:
+    event = callback()
+    stand_in.add_video(body_of(event)["VideoId"])
+    first = answer_of(deployed_handler.lambda_handler(event, context))
+    again = answer_of(deployed_handler.lambda_handler(event, context))
+    assert first == again
+    assert first[0] == 200
+    assert len(stand_in.requests) == 1
+    emitted = output()
+    assert "IdempotentReplay" in emitted.metric_names()
+    assert "CallbackRejected" not in emitted.metric_names()
+
+
+def test_a_replayed_header_pair_with_another_body_is_refused(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+) -> None:
+    event = callback()
+    stand_in.add_video(body_of(event)["VideoId"])
+    assert deployed_handler.lambda_handler(event, context)["statusCode"] == 200
+    other_video = "0123456789abcdef0123456789abcdef"
+    stand_in.add_video(other_video)
+    replay = json.loads(json.dumps(event))
+    replay["body"] = json.dumps(body_of(event) | {"VideoId": other_video})
+    status, answer = answer_of(deployed_handler.lambda_handler(replay, context))
+    assert (status, answer["reason"]) == (401, "replay")
+    assert stand_in.has_parts(other_video)
+    assert len(stand_in.requests) == 1
+    [rejected] = output().counted("CallbackRejected")
+    assert rejected.dimensions["Reason"] == "replay"
+
+
+def test_the_table_keeps_a_hash_of_the_pair_never_the_signature(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    idempotency_table: IdempotencyTable,
+) -> None:
+    event = callback()
+    stand_in.add_video(body_of(event)["VideoId"])
+    deployed_handler.lambda_handler(event, context)
+    stored = json.dumps(idempotency_table.items())
+    assert event["headers"]["x-vod-signature"] not in stored
+    [replay_item] = [
+        item
+        for item in idempotency_table.items()
+        if item["id"]["S"].startswith("vod-parts-cleanup#callback#")
+    ]
+    timestamp = int(event["headers"]["x-vod-timestamp"])
+    assert int(replay_item["expiration"]["N"]) > timestamp + 300
+
+
+def test_an_unreachable_replay_store_answers_503(
+    handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    aws: None,
+) -> None:
+    configure(handler, monkeypatch, idempotency_table_name="no-such-table")
+    event = callback()
+    stand_in.add_video(body_of(event)["VideoId"])
+    status, answer = answer_of(handler.lambda_handler(event, context))
+    assert (status, answer["reason"]) == (503, "replay_check_unavailable")
+    assert stand_in.requests == []
+
+
+# --- bodies -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["not json{", "[]", "", '"a string"'])
+def test_a_malformed_body_is_answered_400_after_authentication(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+    body: str,
+) -> None:
+    status, answer = answer_of(deployed_handler.lambda_handler(callback(body=body), context))
+    assert (status, answer["errorCode"]) == (400, "MalformedEvent")
+    assert stand_in.requests == []
+    assert output().metric_names() == ["EventRejected"]
+
+
+def test_a_body_over_64_kib_is_answered_413_after_authentication(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
+) -> None:
+    event = callback()
+    padded = body_of(event) | {"Extend": "x" * (64 * 1024)}
+    status, answer = answer_of(
+        deployed_handler.lambda_handler(signed(event, body=json.dumps(padded)), context)
+    )
+    assert (status, answer["errorCode"]) == (413, "BodyTooLarge")
+    assert stand_in.requests == []
+    assert output().metric_names() == ["EventRejected"]
+
+
+def test_a_callback_with_a_bad_video_id_is_answered_400(
+    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    event = callback(body=json.dumps({"VideoId": "../x"}))
+    status, answer = answer_of(handler.lambda_handler(event, context))
+    assert (status, answer["status"], answer["errorCode"]) == (400, "rejected", "InvalidVideoId")
+    assert stand_in.requests == []
+
+
+# --- failures that are not the event's fault ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "vod_status", "kind"),
+    [("InternalError", 500, "transient"), ("Forbidden.RAM", 403, "configuration")],
+)
+def test_a_failed_cleanup_is_queued_with_the_body_intact_and_answered_200(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
+    monkeypatch: pytest.MonkeyPatch,
+    output: ReadOutput,
+    code: str,
+    vod_status: int,
+    kind: str,
+) -> None:
+    configure(deployed_handler, monkeypatch, max_attempts=1)
+    event = callback()
+    video_id = body_of(event)["VideoId"]
+    stand_in.add_video(video_id)
+    stand_in.fail_next(code, status=vod_status)
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert status == 200
+    [message] = work_queue.receive()
+    assert answer == {
+        "status": "queued",
+        "videoId": video_id,
+        "outcome": "completed",
+        "errorCode": code,
+        "messageId": message["MessageId"],
+    }
+    assert message["Body"] == event["body"]
+    assert message["MessageAttributes"]["errorCode"]["StringValue"] == code
+    emitted = output()
+    [queued] = emitted.counted("CallbackQueued")
+    assert queued.dimensions["Outcome"] == "completed"
+    [failed] = emitted.counted("CleanupFailed")
+    assert failed.dimensions["ErrorKind"] == kind
+
+
+def test_the_queued_callback_is_cleaned_by_the_sqs_trigger(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing is lost: what the HTTP route queued, the SQS trigger finishes later."""
+    configure(deployed_handler, monkeypatch, max_attempts=1)
+    event = callback()
+    video_id = body_of(event)["VideoId"]
+    stand_in.add_video(video_id)
+    stand_in.fail_next("ServiceUnavailable", status=503)
+    deployed_handler.lambda_handler(event, context)
+    [message] = work_queue.receive()
+    sqs_event = load_event("sqs-completed.json")
+    record = sqs_event["Records"][0] | {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "md5OfBody": message["MD5OfBody"],
+    }
+    response = deployed_handler.lambda_handler({"Records": [record]}, context)
+    assert response == {"batchItemFailures": []}
+    assert not stand_in.has_parts(video_id)
+
+
+def test_a_callback_that_waited_in_api_gateway_is_queued_instead_of_overrunning_vods_timeout(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
+) -> None:
+    """A cold start can eat most of VOD's 5 seconds: the cleanup gets only what is left."""
+    event = callback()
+    event["requestContext"]["timeEpoch"] = int((time.time() - 3.6) * 1000)
+    stand_in.add_video(body_of(event)["VideoId"])
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert (status, answer["status"]) == (200, "queued")
+    assert len(work_queue.receive()) == 1
+
+
+def test_a_failed_hand_off_is_answered_503_so_vod_delivers_again(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
+    monkeypatch: pytest.MonkeyPatch,
+    output: ReadOutput,
+) -> None:
+    missing_queue = work_queue.url.rsplit("/", 1)[0] + "/no-such-queue"
+    configure(deployed_handler, monkeypatch, max_attempts=1, work_queue_url=missing_queue)
+    event = callback()
+    stand_in.add_video(body_of(event)["VideoId"])
+    stand_in.fail_next("InternalError", status=500)
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert (status, answer["status"], answer["errorCode"]) == (503, "failed", "InternalError")
+    assert "CallbackQueued" not in output().metric_names()
+    # VOD's retry, once the fault is gone, is cleaned: the failure was not stored.
+    assert deployed_handler.lambda_handler(event, context)["statusCode"] == 200
+    assert not stand_in.has_parts(body_of(event)["VideoId"])
+
+
+def test_without_a_work_queue_a_failed_cleanup_is_answered_503(
+    idempotent_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    configure(idempotent_handler, monkeypatch, max_attempts=1)
+    event = callback()
+    stand_in.add_video(body_of(event)["VideoId"])
+    stand_in.fail_next("InternalError", status=500)
+    assert idempotent_handler.lambda_handler(event, context)["statusCode"] == 503
+
+
+# --- secrets ------------------------------------------------------------------------------
+
+
+def test_no_key_or_signature_appears_in_any_log_or_answer(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    next_key = "next-callback-key-0042"
+    configure(deployed_handler, monkeypatch, max_attempts=1, callback_next_auth_key=next_key)
+    events = [
+        callback(),
+        callback(key=next_key),
+        callback(key="a-wrong-key-0043"),
+        callback(age=1000),
+        callback(age=-1000),
+        callback(url="https://www.example.com/your/callback"),
+    ]
+    replayed = json.loads(json.dumps(events[0]))
+    replayed["body"] = json.dumps(body_of(replayed) | {"VideoId": "0123456789abcdef0123456789abcd"})
+    events.append(replayed)
+    failing = callback("http-failed.json")
+    stand_in.add_video(body_of(failing)["VideoId"])
+    stand_in.fail_next("InternalError", status=500)
+    events.insert(0, failing)
+    answers = []
+    for event in events:
+        stand_in.add_video(body_of(event)["VideoId"])
+        answers.append(json.dumps(deployed_handler.lambda_handler(event, context)))
+    written = capsys.readouterr()
+    everything = "\n".join([written.out, written.err, caplog.text, *answers])
+    assert "CallbackRejected" in everything  # the rejections were logged and counted
+    secrets = {CALLBACK_KEY, next_key, "a-wrong-key-0043"}
+    secrets |= {event["headers"]["x-vod-signature"] for event in events}
+    for secret in secrets:
+        assert secret not in everything

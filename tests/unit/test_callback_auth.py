@@ -1,0 +1,193 @@
+"""VOD's callback signature check on its own: the documented example, each way a callback is
+refused, key rotation, and the shapes the key secret may take."""
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from tests.conftest import vod_signature
+from vod_parts_cleanup.callback_auth import (
+    KEY_REFRESH_INTERVAL_SECONDS,
+    CallbackAuthenticator,
+    CallbackAuthUnavailableError,
+    CallbackRejectedError,
+    RejectionReason,
+    SecretsManagerCallbackKeys,
+    StaticCallbackKeys,
+    callback_keys_from,
+    callback_signature,
+)
+from vod_parts_cleanup.settings import Settings, SettingsError
+
+DOCUMENTED_URL = "https://www.example.com/your/callback"
+DOCUMENTED_TIMESTAMP = 1519375990
+DOCUMENTED_KEY = "test123"
+DOCUMENTED_SIGNATURE_PREFIX = "c72b60894140fa98920f1279219b"
+
+
+def authenticator(
+    *keys: str, now: float = DOCUMENTED_TIMESTAMP, urls: tuple[str, ...] = (DOCUMENTED_URL,)
+) -> CallbackAuthenticator:
+    return CallbackAuthenticator(
+        callback_urls=urls,
+        keys=StaticCallbackKeys(keys or (DOCUMENTED_KEY,)),
+        max_skew_seconds=300,
+        clock=lambda: now,
+    )
+
+
+def headers(timestamp: Any = DOCUMENTED_TIMESTAMP, signature: str | None = None) -> dict[str, str]:
+    if signature is None:
+        signature = vod_signature(DOCUMENTED_URL, timestamp, DOCUMENTED_KEY)
+    return {"x-vod-timestamp": str(timestamp), "x-vod-signature": signature}
+
+
+SIGNED_AT = DOCUMENTED_TIMESTAMP
+Reason = RejectionReason
+
+
+def reason_for(check: CallbackAuthenticator, given: dict[str, str]) -> RejectionReason:
+    with pytest.raises(CallbackRejectedError) as rejected:
+        check.authenticate(given)
+    return rejected.value.reason
+
+
+def test_the_documented_example_verifies() -> None:
+    signature = callback_signature(DOCUMENTED_URL, DOCUMENTED_TIMESTAMP, DOCUMENTED_KEY)
+    assert signature.startswith(DOCUMENTED_SIGNATURE_PREFIX)
+    assert len(signature) == 32
+    accepted = authenticator().authenticate(
+        {"X-VOD-TIMESTAMP": str(DOCUMENTED_TIMESTAMP), "X-VOD-SIGNATURE": signature}
+    )
+    assert accepted.timestamp == DOCUMENTED_TIMESTAMP
+    assert signature not in repr(accepted)
+
+
+def test_an_upper_case_signature_is_the_same_signature() -> None:
+    given = headers()
+    given["x-vod-signature"] = given["x-vod-signature"].upper()
+    assert authenticator().authenticate(given).timestamp == DOCUMENTED_TIMESTAMP
+
+
+@pytest.mark.parametrize(
+    ("given", "now", "reason"),
+    [
+        (headers(signature=vod_signature(DOCUMENTED_URL, SIGNED_AT, "test124")),
+         SIGNED_AT, Reason.BAD_SIGNATURE),
+        (headers(signature=vod_signature(DOCUMENTED_URL + "/", SIGNED_AT, "test123")),
+         SIGNED_AT, Reason.BAD_SIGNATURE),
+        (headers(), SIGNED_AT + 301, Reason.STALE_TIMESTAMP),
+        (headers(), SIGNED_AT - 301, Reason.FUTURE_TIMESTAMP),
+        ({"x-vod-signature": "0" * 32}, SIGNED_AT, Reason.MISSING_HEADER),
+        ({"x-vod-timestamp": "1519375990"}, SIGNED_AT, Reason.MISSING_HEADER),
+        ({}, SIGNED_AT, Reason.MISSING_HEADER),
+        (headers(timestamp="1519375990.5"), SIGNED_AT, Reason.MALFORMED_TIMESTAMP),
+        (headers(timestamp="-1519375990"), SIGNED_AT, Reason.MALFORMED_TIMESTAMP),
+        (headers(timestamp="soon"), SIGNED_AT, Reason.MALFORMED_TIMESTAMP),
+        (headers(signature="c72b6089"), SIGNED_AT, Reason.MALFORMED_SIGNATURE),
+    ],
+    ids=[
+        "wrong key",
+        "wrong url",
+        "stale",
+        "future",
+        "no timestamp",
+        "no signature",
+        "no headers",
+        "fractional timestamp",
+        "negative timestamp",
+        "word timestamp",
+        "short signature",
+    ],
+)  # fmt: skip
+def test_each_way_a_callback_is_refused(
+    given: dict[str, str], now: float, reason: RejectionReason
+) -> None:
+    assert reason_for(authenticator(now=now), given) is reason
+
+
+def test_a_header_given_twice_with_different_values_is_refused() -> None:
+    given = headers() | {"X-VOD-TIMESTAMP": "1519375991"}
+    assert reason_for(authenticator(), given) is RejectionReason.MALFORMED_TIMESTAMP
+
+
+def test_the_window_is_inclusive_at_its_edges() -> None:
+    for now in (DOCUMENTED_TIMESTAMP - 300, DOCUMENTED_TIMESTAMP + 300):
+        assert authenticator(now=now).authenticate(headers()).timestamp == DOCUMENTED_TIMESTAMP
+
+
+def test_both_keys_are_accepted_during_a_rotation() -> None:
+    check = authenticator("new-key", DOCUMENTED_KEY)
+    assert check.authenticate(headers()).timestamp == DOCUMENTED_TIMESTAMP
+    new = headers(signature=vod_signature(DOCUMENTED_URL, DOCUMENTED_TIMESTAMP, "new-key"))
+    assert check.authenticate(new).timestamp == DOCUMENTED_TIMESTAMP
+
+
+def test_no_callback_url_is_a_configuration_error() -> None:
+    with pytest.raises(SettingsError, match="VOD_CALLBACK_URL"):
+        authenticator(urls=())
+
+
+def test_keys_come_from_the_environment_when_no_secret_is_named() -> None:
+    keys = callback_keys_from(
+        Settings(callback_auth_key=" current ", callback_next_auth_key="next")
+    )
+    assert keys.keys() == ("current", "next")
+    assert keys.reread() is None
+    with pytest.raises(SettingsError, match="VOD_CALLBACK_AUTH_KEY_SECRET_ID"):
+        callback_keys_from(Settings(callback_next_auth_key="only-the-next-one"))
+
+
+@pytest.fixture
+def secrets() -> Any:
+    parameters.clear_caches()
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
+    parameters.clear_caches()
+
+
+@pytest.mark.parametrize(
+    ("secret", "keys"),
+    [
+        ("plain-key", ("plain-key",)),
+        (json.dumps({"AuthKey": "current"}), ("current",)),
+        (json.dumps({"AuthKey": "current", "NextAuthKey": "next"}), ("current", "next")),
+        (json.dumps({"AuthKey": "current", "NextAuthKey": ""}), ("current",)),
+    ],
+)
+def test_the_secret_holds_the_key_or_both_keys(
+    secrets: Any, secret: str, keys: tuple[str, ...]
+) -> None:
+    secrets.create_secret(Name="callback-key", SecretString=secret)
+    assert SecretsManagerCallbackKeys("callback-key", max_age_seconds=300).keys() == keys
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [json.dumps({"NextAuthKey": "next"}), json.dumps({"AuthKey": 7}), "{not json", "   "],
+)
+def test_a_secret_of_another_shape_is_named_but_never_shown(secrets: Any, secret: str) -> None:
+    secrets.create_secret(Name="callback-key", SecretString=secret)
+    with pytest.raises(CallbackAuthUnavailableError) as unavailable:
+        SecretsManagerCallbackKeys("callback-key", max_age_seconds=300).keys()
+    assert "callback-key" in str(unavailable.value)
+    assert "next" not in str(unavailable.value).replace("NextAuthKey", "")
+
+
+def test_a_changed_secret_is_read_again_at_most_every_30_seconds(secrets: Any) -> None:
+    secrets.create_secret(Name="callback-key", SecretString="first")
+    now = [1000.0]
+    keys = SecretsManagerCallbackKeys("callback-key", max_age_seconds=300, clock=lambda: now[0])
+    assert keys.keys() == ("first",)
+    secrets.put_secret_value(SecretId="callback-key", SecretString="second")
+    assert keys.keys() == ("first",)  # cached
+    assert keys.reread() == ("second",)
+    secrets.put_secret_value(SecretId="callback-key", SecretString="third")
+    now[0] += KEY_REFRESH_INTERVAL_SECONDS - 1
+    assert keys.reread() is None  # too soon: a stream of bad signatures cannot hammer the secret
+    now[0] += 1
+    assert keys.reread() == ("third",)
