@@ -108,7 +108,9 @@ def callback_route() -> CallbackRoute:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+# log_event=False even if POWERTOOLS_LOGGER_LOG_EVENT is set: a callback's headers carry
+# VOD's signature, which must never reach a log.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: Any, context: LambdaContext) -> Mapping[str, Any]:
     idempotency.register_lambda_context(context)
