@@ -1,0 +1,277 @@
+"""The Lambda package that `sam build` makes (make build-CleanupFunction), without Docker.
+
+The arm64 package is checked for what it holds. Since this machine may not be arm64, the
+same recipe is also built for the host's architecture, and that package runs the real
+handler in a Python 3.13 that sees nothing but the package, the standard library and the
+boto3/botocore that the Lambda runtime provides.
+"""
+
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "vod_parts_cleanup"
+LAMBDA_ARM64 = "aarch64-manylinux_2_34"
+HOST_PLATFORMS = {"x86_64": "x86_64-manylinux_2_34", "aarch64": LAMBDA_ARM64}
+ELF_MACHINE_AARCH64 = 183
+# What the python3.13 runtime ships beside the function: boto3 and what it needs.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+# Lambda's limits for a function's code: 250 MB unzipped; 50 MB for a direct zip upload.
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+ZIPPED_LIMIT = 50 * 1024 * 1024
+# The developer tools left out of the deployed package.
+DEV_ONLY = ("cli.py", "local")
+
+
+def build(destination: Path, platform_tag: str) -> Path:
+    """Run the build target as `sam build` does: ARTIFACTS_DIR set to an empty directory."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.fail("GNU make is needed to build the Lambda package (sam build runs it too)")
+    destination.mkdir(parents=True)
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV"}
+    }
+    completed = subprocess.run(
+        [
+            make,
+            "--no-print-directory",
+            "build-CleanupFunction",
+            f"ARTIFACTS_DIR={destination}",
+            f"LAMBDA_PLATFORM={platform_tag}",
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if completed.returncode != 0:
+        pytest.fail(
+            f"make build-CleanupFunction LAMBDA_PLATFORM={platform_tag} failed "
+            f"(exit {completed.returncode}); it needs uv (make bootstraps it) and the wheels "
+            f"in uv's cache or from PyPI:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+        )
+    return destination
+
+
+@pytest.fixture(scope="module")
+def arm64_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("arm64") / "CleanupFunction", LAMBDA_ARM64)
+
+
+@pytest.fixture(scope="module")
+def host_package(tmp_path_factory: pytest.TempPathFactory, arm64_package: Path) -> Path:
+    machine = platform.machine()
+    if machine not in HOST_PLATFORMS:
+        pytest.fail(f"no Lambda-like platform to build for on a {machine} machine")
+    if HOST_PLATFORMS[machine] == LAMBDA_ARM64:
+        return arm64_package
+    return build(tmp_path_factory.mktemp("host") / "CleanupFunction", HOST_PLATFORMS[machine])
+
+
+def distributions(package: Path) -> dict[str, str]:
+    """Normalised name -> version of every distribution installed in the package."""
+    found = {}
+    for metadata in package.glob("*.dist-info/METADATA"):
+        fields = dict(
+            line.split(": ", 1)
+            for line in metadata.read_text(encoding="utf-8").splitlines()
+            if line.startswith(("Name: ", "Version: "))
+        )
+        found[normalise(fields["Name"])] = fields["Version"]
+    return found
+
+
+def normalise(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def requirement_name(requirement: str) -> str:
+    name = re.match(r"[A-Za-z0-9._-]+", requirement)
+    assert name is not None, requirement
+    return normalise(name.group(0))
+
+
+def test_the_arm64_package_holds_only_aarch64_or_pure_python_wheels(arm64_package: Path) -> None:
+    tags = [
+        line.removeprefix("Tag: ")
+        for wheel in arm64_package.glob("*.dist-info/WHEEL")
+        for line in wheel.read_text(encoding="utf-8").splitlines()
+        if line.startswith("Tag: ")
+    ]
+    assert tags
+    for tag in tags:
+        python, abi, platform_tag = tag.split("-")
+        if platform_tag == "any":
+            continue
+        assert platform_tag.startswith("manylinux"), tag
+        assert platform_tag.endswith("_aarch64"), tag
+        assert python == "cp313" or abi == "abi3", tag
+    libraries = list(arm64_package.rglob("*.so")) + list(arm64_package.rglob("*.so.*"))
+    assert libraries, "pydantic-core, cryptography and aiohttp ship compiled code"
+    for library in libraries:
+        header = library.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF", library
+        assert int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64, library
+
+
+def test_the_package_holds_the_locked_runtime_dependencies_only(arm64_package: Path) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked = {normalise(p["name"]): p["version"] for p in lock["package"]}
+    installed = distributions(arm64_package)
+    for requirement in project["project"]["dependencies"]:
+        assert requirement_name(requirement) in installed, requirement
+    for name, version in installed.items():
+        assert locked.get(name) == version, f"{name} {version} is not what uv.lock pins"
+    dev_only = {requirement_name(r) for r in project["dependency-groups"]["dev"]}
+    assert not dev_only & set(installed), "development tools are not deployed"
+    assert not {"boto3", "botocore", "s3transfer"} & set(installed), "the runtime provides boto3"
+
+
+def test_the_package_leaves_the_developer_tools_out(arm64_package: Path) -> None:
+    source = ROOT / "src" / PACKAGE
+    expected = {
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*.py")
+        if path.relative_to(source).parts[0] not in DEV_ONLY
+    }
+    deployed = {
+        path.relative_to(arm64_package / PACKAGE).as_posix()
+        for path in (arm64_package / PACKAGE).rglob("*.py")
+    }
+    assert deployed == expected
+    for name in DEV_ONLY:
+        assert not (arm64_package / PACKAGE / name).exists()
+    assert not (arm64_package / "bin").exists(), "console scripts are of no use on Lambda"
+
+
+def test_the_package_ships_bytecode_for_python_3_13(arm64_package: Path) -> None:
+    # /var/task is read-only: without shipped bytecode every cold start compiles.
+    compiled = arm64_package / PACKAGE / "__pycache__" / "handler.cpython-313.pyc"
+    assert compiled.is_file()
+
+
+def test_the_package_fits_lambdas_size_limits(arm64_package: Path, tmp_path: Path) -> None:
+    files = [path for path in arm64_package.rglob("*") if path.is_file()]
+    unzipped = sum(path.stat().st_size for path in files)
+    archive = tmp_path / "package.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for path in files:
+            zipped.write(path, path.relative_to(arm64_package).as_posix())
+    assert unzipped < UNZIPPED_LIMIT
+    assert archive.stat().st_size < ZIPPED_LIMIT
+
+
+RUN_THE_HANDLER = """
+import json, sys
+package, runtime, event_file = sys.argv[1:4]
+sys.path[:0] = [package, runtime]
+
+class Context:
+    function_name = "vod-parts-cleanup"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:vod-parts-cleanup"
+    aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
+    log_group_name = "/aws/lambda/vod-parts-cleanup"
+    log_stream_name = "2026/11/20/[$LATEST]0123456789abcdef"
+    def get_remaining_time_in_millis(self):
+        return 60_000
+
+from vod_parts_cleanup.handler import lambda_handler
+with open(event_file, encoding="utf-8") as event:
+    result = lambda_handler(json.load(event), Context())
+
+import sysconfig
+allowed = (package, runtime, sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"))
+loaded_from = {
+    name: file for name, module in list(sys.modules.items())
+    if (file := getattr(module, "__file__", None))
+}
+outside = sorted(name for name, file in loaded_from.items() if not file.startswith(allowed))
+print("RESULT " + json.dumps({
+    "result": result,
+    "outside": outside,
+    "handler": loaded_from["vod_parts_cleanup.handler"],
+    "botocore": loaded_from.get("botocore"),
+}))
+"""
+
+
+def runtime_provided(directory: Path) -> Path:
+    """boto3 and its dependencies, as the Lambda runtime has them beside the function."""
+    directory.mkdir()
+    for name in RUNTIME_PROVIDED:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None, f"{name} (a dev dependency) is needed to play the runtime"
+        if spec.submodule_search_locations:
+            (directory / name).symlink_to(Path(next(iter(spec.submodule_search_locations))))
+        else:
+            assert spec.origin is not None
+            (directory / f"{name}.py").symlink_to(Path(spec.origin))
+    return directory
+
+
+def lambda_python() -> str:
+    found = subprocess.run(
+        [str(ROOT / "scripts" / "find-python")], capture_output=True, text=True, check=False
+    )
+    if found.returncode != 0:
+        pytest.fail(f"no Python 3.13, the runtime's version, to run the package: {found.stderr}")
+    return found.stdout.strip()
+
+
+def test_the_handler_runs_from_the_package_alone(host_package: Path, tmp_path: Path) -> None:
+    runtime = runtime_provided(tmp_path / "runtime")
+    environment = {
+        "PATH": os.defpath,
+        "LANG": "C.UTF-8",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "vod-parts-cleanup",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "vod-parts-cleanup",
+        "POWERTOOLS_METRICS_NAMESPACE": "VodPartsCleanup",
+    }
+    # -I: no environment or user site; -S: not even the interpreter's own site-packages.
+    completed = subprocess.run(
+        [
+            lambda_python(),
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            RUN_THE_HANDLER,
+            str(host_package),
+            str(runtime),
+            str(ROOT / "events" / "direct-ignored.json"),
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr[-5000:]
+    (line,) = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    report = json.loads(line.removeprefix("RESULT "))
+    assert report["result"]["status"] == "ignored"
+    assert report["outside"] == [], "imported from neither the package nor the runtime"
+    assert report["handler"].startswith(str(host_package))
+    assert report["botocore"] is None or report["botocore"].startswith(str(runtime))
