@@ -58,12 +58,21 @@ idempotency = idempotency_config(
 batch_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
+# botocore waits 60 s for a connection or an answer by default; a callback has 5 s in all.
+AWS_CLIENT_CONFIG = {
+    "connect_timeout": 1,
+    "read_timeout": 2,
+    "retries": {"mode": "standard", "max_attempts": 3},
+}
+
+
 @cache
 def aws_client(service_name: str) -> Any:
     """One boto3 client per AWS service, built on first use, kept while the environment lives."""
     import boto3  # noqa: PLC0415 - only paths that reach AWS pay for building a client
+    from botocore.config import Config  # noqa: PLC0415
 
-    return boto3.client(service_name)
+    return boto3.client(service_name, config=Config(**AWS_CLIENT_CONFIG))
 
 
 @cache

@@ -41,6 +41,9 @@ class SqsWorkQueue:
                 },
             )
         except (BotoCoreError, ClientError) as error:
-            msg = f"the work queue did not take the callback: {type(error).__name__}"
+            reason = type(error).__name__
+            if isinstance(error, ClientError):
+                reason = str(error.response.get("Error", {}).get("Code") or reason)
+            msg = f"the work queue did not take the callback: {reason}"
             raise HandOffFailedError(msg) from None
         return str(response["MessageId"])

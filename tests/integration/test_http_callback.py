@@ -624,7 +624,12 @@ def test_a_failed_hand_off_is_answered_503_so_vod_delivers_again(
     stand_in.fail_next("InternalError", status=500)
     status, answer = answer_of(deployed_handler.lambda_handler(event, context))
     assert (status, answer["status"], answer["errorCode"]) == (503, "failed", "InternalError")
-    assert "CallbackQueued" not in output().metric_names()
+    emitted = output()
+    assert "CallbackQueued" not in emitted.metric_names()
+    [error] = [log for log in emitted.logs if log["level"] == "ERROR"]
+    assert error["detail"] == (
+        "the work queue did not take the callback: AWS.SimpleQueueService.NonExistentQueue"
+    )
     # VOD's retry, once the fault is gone, is cleaned: the failure was not stored.
     assert deployed_handler.lambda_handler(event, context)["statusCode"] == 200
     assert not stand_in.has_parts(body_of(event)["VideoId"])
