@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from vod_parts_cleanup.credentials import build_credential_client
@@ -67,6 +68,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # Powertools Parameters caches secrets per process: no test may see another's.
+    parameters.clear_caches()
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +149,12 @@ def aws() -> Iterator[None]:
     """moto standing in for every AWS service the test touches."""
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def secrets(aws: None) -> Any:
+    """A moto Secrets Manager client."""
+    return boto3.client("secretsmanager", region_name="us-east-1")
 
 
 @pytest.fixture

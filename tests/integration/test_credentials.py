@@ -2,13 +2,10 @@
 signed calls to the stand-in; and what happens when they are missing or wrong."""
 
 import json
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from tests.conftest import ReadOutputFixture, load_event, vod_client_for
 from vod_parts_cleanup.credentials import build_credential_client
@@ -20,16 +17,6 @@ from vod_parts_cleanup.vod_client import VodCallFailedError
 
 SECRET_ID = "vod-parts-cleanup/alibaba-access-key"
 VIDEO_ID = "3c9d5e0f1a2b4c6d8e0f1a2b3c4d5e6f"
-
-
-@pytest.fixture
-def secrets() -> Iterator[object]:
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
-    parameters.clear_caches()
 
 
 def secret_settings(settings: Settings) -> Settings:

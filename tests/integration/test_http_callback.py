@@ -9,9 +9,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
 
 from tests.conftest import (
     CALLBACK_KEY,
@@ -44,11 +42,6 @@ def callback(name: str = "http-completed.json", age: int = 0, **signing: Any) ->
     if age:
         signing["timestamp"] = int(time.time()) - age
     return signed(load_event(name), **signing)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_parameter_cache() -> None:
-    parameters.clear_caches()
 
 
 # --- accepted callbacks -------------------------------------------------------------------
@@ -322,9 +315,8 @@ def test_keys_come_from_secrets_manager_with_the_next_key(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
-    aws: None,
+    secrets: Any,
 ) -> None:
-    secrets = boto3.client("secretsmanager", region_name="us-east-1")
     secret = secrets.create_secret(
         Name="vod/callback-auth-key",
         SecretString=json.dumps({"AuthKey": "current-key", "NextAuthKey": "next-key"}),
@@ -345,10 +337,9 @@ def test_a_key_changed_in_the_secret_is_picked_up_at_the_first_mismatch(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
-    aws: None,
+    secrets: Any,
 ) -> None:
     """Within the cache's lifetime: a mismatch reads the secret again before refusing."""
-    secrets = boto3.client("secretsmanager", region_name="us-east-1")
     secrets.create_secret(Name="vod/callback-auth-key", SecretString="old-key")
     configure(
         handler,

@@ -4,10 +4,7 @@ refused, key rotation, and the shapes the key secret may take."""
 import json
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 
 from tests.conftest import vod_signature
 from vod_parts_cleanup.callback_auth import (
@@ -140,14 +137,6 @@ def test_keys_come_from_the_environment_when_no_secret_is_named() -> None:
     assert keys.reread() is None
     with pytest.raises(SettingsError, match="VOD_CALLBACK_AUTH_KEY_SECRET_ID"):
         callback_keys_from(Settings(callback_next_auth_key="only-the-next-one"))
-
-
-@pytest.fixture
-def secrets() -> Any:
-    parameters.clear_caches()
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
-    parameters.clear_caches()
 
 
 @pytest.mark.parametrize(
