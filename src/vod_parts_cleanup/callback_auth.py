@@ -48,20 +48,20 @@ class RejectionReason(StrEnum):
     REPLAY_CHECK_UNAVAILABLE = "replay_check_unavailable"
 
 
-class CallbackRejectedError(Exception):
+class CallbackNotAcceptedError(Exception):
+    """A callback not let through, with the reason the metric and the log report."""
+
+    def __init__(self, reason: RejectionReason, detail: str) -> None:
+        self.reason = reason
+        super().__init__(detail)
+
+
+class CallbackRejectedError(CallbackNotAcceptedError):
     """The callback is not authentic (or not fresh, or a replay): answer 401."""
 
-    def __init__(self, reason: RejectionReason, detail: str) -> None:
-        self.reason = reason
-        super().__init__(detail)
 
-
-class CallbackAuthUnavailableError(Exception):
+class CallbackAuthUnavailableError(CallbackNotAcceptedError):
     """The callback could not be checked now (keys or replay store unreachable): answer 503."""
-
-    def __init__(self, reason: RejectionReason, detail: str) -> None:
-        self.reason = reason
-        super().__init__(detail)
 
 
 @dataclass(frozen=True)
@@ -213,10 +213,6 @@ class CallbackAuthenticator:
             keys=callback_keys_from(settings),
             max_skew_seconds=settings.callback_max_skew_seconds,
         )
-
-    @property
-    def max_skew_seconds(self) -> int:
-        return self._max_skew_seconds
 
     def authenticate(self, headers: Mapping[str, str]) -> SignedCallback:
         """The verified header pair, or CallbackRejectedError saying why not."""
