@@ -83,7 +83,7 @@ def stand_in(_running_stand_in: LocalVod) -> LocalVod:
     """The local VOD, emptied before each test."""
     _running_stand_in.reset()
     _running_stand_in.latency_seconds = 0
-    _running_stand_in.rate_limit_per_second = None
+    _running_stand_in.rate_limits = {}
     return _running_stand_in
 
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -84,6 +84,24 @@ def delete(client: Client, media_id: str, media_type: str | None = "video") -> d
 def client_error(client: Client, media_id: str, media_type: str | None = "video") -> Any:
     with pytest.raises(ClientException) as caught:
         delete(client, media_id, media_type)
+    return caught.value
+
+
+def call(client: Client, action: str, query: dict[str, str]) -> dict[str, Any]:
+    """Any operation, passed to call_api exactly as the official SDK passes its own."""
+    params = Params().from_map({**PARAMS.to_map(), "action": action})
+    result: dict[str, Any] = client.call_api(params, OpenApiRequest(query=query), RuntimeOptions())
+    return result
+
+
+def video_info(client: Client, video_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = call(client, "GetVideoInfo", {"VideoId": video_id})["body"]
+    return body
+
+
+def video_info_error(client: Client, video_id: str) -> Any:
+    with pytest.raises(ClientException) as caught:
+        video_info(client, video_id)
     return caught.value
 
 
@@ -233,6 +251,110 @@ def test_official_vod_sdk_is_accepted(vod: LocalVod) -> None:
     (recorded,) = vod.requests
     assert recorded.signature_valid
     assert recorded.query == {"MediaId": "vid-sdk", "MediaType": "video"}
+
+
+# -- the video model and GetVideoInfo ------------------------------------------------------
+
+
+def test_video_info_reports_what_was_seeded(vod: LocalVod) -> None:
+    created = datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
+    touched = datetime(2026, 1, 2, 4, 0, 0, tzinfo=timezone(timedelta(hours=8)))
+    vod.add_video(
+        "vid-up",
+        status="Uploading",
+        creation_time=created,
+        modification_time=touched,
+        title="Holiday",
+    )
+    client = make_client(vod)
+
+    body = video_info(client, "vid-up")
+
+    assert REQUEST_ID.match(body["RequestId"])
+    assert body["Video"] == {
+        "VideoId": "vid-up",
+        "Title": "Holiday",
+        "Status": "Uploading",
+        "CreationTime": "2026-01-02T03:04:05Z",
+        "ModificationTime": "2026-01-01T20:00:00Z",
+    }
+    assert vod.video_status("vid-up") == "Uploading"
+    (recorded,) = vod.requests
+    assert (recorded.action, recorded.query) == ("GetVideoInfo", {"VideoId": "vid-up"})
+
+
+def test_a_video_added_plainly_is_uploaded_now_with_parts(vod: LocalVod) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    vod.add_video("vid-1")
+
+    video = video_info(make_client(vod), "vid-1")["Video"]
+
+    assert (video["Status"], video["Title"]) == ("UploadSucc", "vid-1")
+    created = datetime.strptime(video["CreationTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= created <= datetime.now(UTC)
+    assert video["ModificationTime"] == video["CreationTime"]
+    assert vod.has_parts("vid-1")
+
+
+def test_set_status_is_what_get_video_info_reports(vod: LocalVod) -> None:
+    vod.add_video("vid-1", status="Uploading")
+    vod.set_status("vid-1", "Normal")
+
+    assert video_info(make_client(vod), "vid-1")["Video"]["Status"] == "Normal"
+    assert vod.video_status("vid-1") == "Normal"
+    assert vod.video_status("unknown") is None
+    assert vod.has_parts("vid-1")
+
+
+def test_video_model_refuses_what_vod_never_holds(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+
+    with pytest.raises(ValueError, match="Done"):
+        vod.add_video("vid-2", status="Done")
+    with pytest.raises(ValueError, match="time zone"):
+        vod.add_video("vid-3", creation_time=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="Finished"):
+        vod.set_status("vid-1", "Finished")
+    with pytest.raises(KeyError):
+        vod.set_status("unknown", "Normal")
+
+    assert vod.video_status("vid-1") == "UploadSucc"
+    assert vod.video_status("vid-2") is None
+
+
+def test_video_info_errors_are_vods(vod: LocalVod) -> None:
+    client = make_client(vod)
+
+    unknown = video_info_error(client, "nope")
+    with pytest.raises(ClientException) as missing:
+        call(client, "GetVideoInfo", {})
+
+    assert (unknown.code, unknown.status_code) == ("InvalidVideo.NotFound", 404)
+    assert REQUEST_ID.match(unknown.request_id)
+    assert (missing.value.code, missing.value.status_code) == ("MissingParameter", 400)
+    assert "VideoId" in missing.value.message
+
+
+def test_official_vod_sdk_reads_video_info(vod: LocalVod) -> None:
+    from alibabacloud_vod20170321 import models as vod_models
+    from alibabacloud_vod20170321.client import Client as VodClient
+
+    vod.add_video("vid-sdk", status="Uploading", title="Title")
+    client = VodClient(
+        Config(
+            access_key_id=LOCAL_ACCESS_KEY_ID,
+            access_key_secret=LOCAL_ACCESS_KEY_SECRET,
+            endpoint=vod.endpoint,
+            protocol="HTTP",
+            read_timeout=2000,
+            connect_timeout=1000,
+        )
+    )
+
+    video = client.get_video_info(vod_models.GetVideoInfoRequest(video_id="vid-sdk")).body.video
+
+    assert (video.video_id, video.status, video.title) == ("vid-sdk", "Uploading", "Title")
+    assert video.creation_time == video.modification_time
 
 
 # -- authentication ------------------------------------------------------------------------
@@ -392,6 +514,62 @@ def test_a_failing_video_fails_until_cleared_and_others_are_unaffected(vod: Loca
     assert [r.status for r in vod.requests] == [400, 200, 400, 200]
 
 
+def test_scripted_error_for_one_action_waits_for_that_action(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    vod.add_video("vid-2")
+    vod.fail_next("InternalError", status=500, action="GetVideoInfo")
+    vod.fail_next("AccessDenied")
+    client = make_client(vod)
+
+    denied = client_error(client, "vid-1")
+    assert delete(client, "vid-1")["statusCode"] == 200
+    with pytest.raises(ServerException) as failed:
+        video_info(client, "vid-2")
+    assert video_info(client, "vid-2")["Video"]["VideoId"] == "vid-2"
+
+    assert denied.code == "AccessDenied"
+    assert (failed.value.code, failed.value.status_code) == ("InternalError", 500)
+    assert [(r.action, r.status) for r in vod.requests] == [
+        ("DeleteMultipartUpload", 400),
+        ("DeleteMultipartUpload", 200),
+        ("GetVideoInfo", 500),
+        ("GetVideoInfo", 200),
+    ]
+
+
+def test_a_failing_video_fails_for_its_action_and_by_any_id_parameter(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    vod.add_video("vid-2")
+    vod.fail_video("vid-1", "Forbidden.RAM", status=403, action="GetVideoInfo")
+    vod.fail_video("vid-2", "InternalError", status=500)
+    client = make_client(vod)
+
+    info_error = video_info_error(client, "vid-1")
+    with pytest.raises(ServerException) as by_video_id:
+        video_info(client, "vid-2")
+    with pytest.raises(ServerException) as by_media_id:
+        delete(client, "vid-2")
+    deleted = delete(client, "vid-1")
+    vod.clear_video_failure("vid-1")
+
+    assert (info_error.code, info_error.status_code) == ("Forbidden.RAM", 403)
+    assert by_video_id.value.code == by_media_id.value.code == "InternalError"
+    assert deleted["statusCode"] == 200
+    assert video_info(client, "vid-1")["Video"]["VideoId"] == "vid-1"
+
+
+def test_scripts_refuse_unknown_actions_and_statuses(vod: LocalVod) -> None:
+    with pytest.raises(ValueError, match="GetVideoinfo"):
+        vod.fail_next("InternalError", action="GetVideoinfo")
+    with pytest.raises(ValueError, match="GetVideoinfo"):
+        vod.fail_video("vid-1", "InternalError", action="GetVideoinfo")
+    with pytest.raises(ValueError, match="status"):
+        vod.fail_video("vid-1", "InternalError", status=200)
+    vod.add_video("vid-1")
+
+    assert delete(make_client(vod), "vid-1")["statusCode"] == 200
+
+
 def test_scripted_error_waits_for_a_correctly_signed_request(vod: LocalVod) -> None:
     vod.add_video("vid-1")
     vod.fail_next("InternalError", status=500, times=1)
@@ -450,7 +628,7 @@ def test_delay_beyond_read_timeout_times_out(vod: LocalVod) -> None:
 
 
 def test_rate_limit_per_sliding_second(vod: LocalVod) -> None:
-    vod.rate_limit_per_second = 3
+    vod.rate_limits["DeleteMultipartUpload"] = 3
     client = make_client(vod)
 
     codes = [client_error(client, "nope").code for _ in range(5)]
@@ -459,6 +637,21 @@ def test_rate_limit_per_sliding_second(vod: LocalVod) -> None:
 
     assert codes == ["InvalidVideo.NotFound"] * 3 + ["Throttling.User"] * 2
     assert after_window == "InvalidVideo.NotFound"
+    assert (vod.calls(), vod.throttled(), vod.throttled("GetVideoInfo")) == (6, 2, 0)
+
+
+def test_rate_limits_are_per_action(vod: LocalVod) -> None:
+    vod.add_video("vid-1")
+    vod.rate_limits["GetVideoInfo"] = 2
+    client = make_client(vod)
+
+    infos = [video_info_error(client, "nope").code for _ in range(3)]
+    deletes = [client_error(client, "nope").code for _ in range(3)]
+
+    assert infos == ["InvalidVideo.NotFound"] * 2 + ["Throttling.User"]
+    assert deletes == ["InvalidVideo.NotFound"] * 3
+    assert (vod.calls("GetVideoInfo"), vod.throttled("GetVideoInfo")) == (3, 1)
+    assert (vod.calls("DeleteMultipartUpload"), vod.throttled("DeleteMultipartUpload")) == (3, 0)
 
 
 # -- housekeeping ----------------------------------------------------------------------------
@@ -495,7 +688,15 @@ def test_module_serves_from_the_command_line() -> None:
     src = str(Path(local_package.__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "vod_parts_cleanup.local", "--video", "cli-vid"],
+        [
+            sys.executable,
+            "-m",
+            "vod_parts_cleanup.local",
+            "--video",
+            "cli-vid",
+            "--uploading",
+            "cli-up",
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -511,6 +712,16 @@ def test_module_serves_from_the_command_line() -> None:
         assert response.status == 400
         assert json.loads(response.read())["Code"] == "IncompleteSignature"
         conn.close()
+        client = Client(
+            Config(
+                access_key_id=LOCAL_ACCESS_KEY_ID,
+                access_key_secret=LOCAL_ACCESS_KEY_SECRET,
+                endpoint=endpoint.group(0),
+                protocol="HTTP",
+            )
+        )
+        assert video_info(client, "cli-up")["Video"]["Status"] == "Uploading"
+        assert video_info(client, "cli-vid")["Video"]["Status"] == "UploadSucc"
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=5) == 0

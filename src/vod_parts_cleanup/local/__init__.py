@@ -8,8 +8,11 @@ from vod_parts_cleanup.local.vod_server import (
     LOCAL_ACCESS_KEY_ID,
     LOCAL_ACCESS_KEY_SECRET,
     OPERATION,
+    OPERATIONS,
+    VIDEO_STATUSES,
     LocalVod,
     RecordedRequest,
+    Video,
     main,
 )
 
@@ -18,7 +21,10 @@ __all__ = [
     "LOCAL_ACCESS_KEY_ID",
     "LOCAL_ACCESS_KEY_SECRET",
     "OPERATION",
+    "OPERATIONS",
+    "VIDEO_STATUSES",
     "LocalVod",
     "RecordedRequest",
+    "Video",
     "main",
 ]

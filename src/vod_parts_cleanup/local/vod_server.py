@@ -1,4 +1,4 @@
-"""A local stand-in for Alibaba Cloud VOD's DeleteMultipartUpload operation.
+"""A local stand-in for Alibaba Cloud VOD: DeleteMultipartUpload and GetVideoInfo.
 
 Why: the cleanup function must be exercised end to end - real SDK, real HTTP, real
 ACS3-HMAC-SHA256 signatures - without an Alibaba Cloud account, and its error handling
@@ -20,8 +20,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,8 +34,11 @@ __all__ = [
     "LOCAL_ACCESS_KEY_ID",
     "LOCAL_ACCESS_KEY_SECRET",
     "OPERATION",
+    "OPERATIONS",
+    "VIDEO_STATUSES",
     "LocalVod",
     "RecordedRequest",
+    "Video",
     "main",
 ]
 
@@ -46,6 +49,23 @@ LOCAL_ACCESS_KEY_SECRET: Final = "local-stand-in-secret-not-a-real-key"  # noqa:
 
 OPERATION: Final = "DeleteMultipartUpload"
 API_VERSION: Final = "2017-03-21"
+GET_VIDEO_INFO: Final = "GetVideoInfo"
+VIDEO_STATUSES: Final = frozenset(
+    {
+        "Uploading",
+        "UploadFail",
+        "UploadSucc",
+        "Transcoding",
+        "TranscodeFail",
+        "Checking",
+        "Blocked",
+        "Normal",
+        "ProduceFail",
+    }
+)
+"""VOD's video statuses (GetVideoInfo ``Video.Status``)."""
+DEFAULT_STATUS: Final = "UploadSucc"
+_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 
 _ALGORITHM: Final = "ACS3-HMAC-SHA256"
 _MAX_CLOCK_SKEW: Final = timedelta(minutes=15)
@@ -63,6 +83,7 @@ _REQUIRED_SIGNED_HEADERS: Final = (
 _REDACTED: Final = "<redacted>"
 _JSON_CONTENT_TYPE: Final = "application/json;charset=utf-8"
 _DROPPED_STATUS: Final = 0
+_THROTTLED: Final = "Throttling.User"
 
 
 @dataclass(frozen=True)
@@ -89,11 +110,12 @@ class RecordedRequest:
 
 @dataclass(frozen=True)
 class _Failure:
-    """A scripted error answer queued by ``fail_next``."""
+    """A scripted error answer (``fail_next``, ``fail_video``); ``action`` None means any."""
 
     code: str
     status: int
     retry_after_ms: int | None
+    action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +139,7 @@ class _Answer:
     """How the stand-in answers one request (``drop`` means no answer at all)."""
 
     status: int
-    body: dict[str, str]
+    body: dict[str, object]
     headers: dict[str, str]
     drop: bool = False
 
@@ -253,35 +275,25 @@ def _check_timestamp(wire: _Wire) -> _Error | None:
 
 
 def _check_api(wire: _Wire) -> _Error | None:
-    """Only DeleteMultipartUpload of version 2017-03-21, RPC style on path /."""
+    """Only the operations the stand-in knows, of version 2017-03-21, RPC style on path /."""
     action = wire.header("x-acs-action")
     if wire.method not in ("GET", "POST") or wire.path not in ("", "/"):
-        return _Error(
-            404,
-            "InvalidApi.NotFound",
-            "Specified api is not found, please check your url and method.",
-        )
+        return _api_not_found()
     if not action:
         return _missing_parameter("Action")
-    if action != OPERATION:
-        return _Error(
-            404,
-            "InvalidApi.NotFound",
-            "Specified api is not found, please check your url and method.",
-        )
+    if action not in OPERATIONS:
+        return _api_not_found()
     if wire.header("x-acs-version") != API_VERSION:
         return _Error(400, "InvalidVersion", "Specified parameter Version is not valid.")
     return None
 
 
-def _check_parameters(query: dict[str, str]) -> _Error | None:
-    """MediaId and MediaType are required; MediaType has one valid value, video."""
-    for name in ("MediaId", "MediaType"):
-        if not query.get(name):
-            return _missing_parameter(name)
-    if query["MediaType"] != "video":
-        return _Error(400, "InvalidParameter", "The specified parameter MediaType is not valid.")
-    return None
+def _api_not_found() -> _Error:
+    return _Error(
+        404,
+        "InvalidApi.NotFound",
+        "Specified api is not found, please check your url and method.",
+    )
 
 
 def _missing_parameter(name: str) -> _Error:
@@ -291,6 +303,156 @@ def _missing_parameter(name: str) -> _Error:
         f'The input parameter "{name}" that is mandatory for processing this request '
         "is not supplied.",
     )
+
+
+def _invalid_parameter(name: str, why: str = "") -> _Error:
+    return _Error(400, "InvalidParameter", f"The specified parameter {name} is not valid.{why}")
+
+
+# -- the videos and the operations on them ------------------------------------------------
+
+
+def _utc_whole_seconds(moment: datetime) -> datetime:
+    """VOD keeps and reports times in whole UTC seconds; a naive time would be a guess."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"{moment!r} has no time zone; pass an aware (UTC) datetime")
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def format_time(moment: datetime) -> str:
+    """VOD's time format, ``yyyy-MM-ddTHH:mm:ssZ`` in UTC."""
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+@dataclass(frozen=True, slots=True)
+class Video:
+    """One video as the stand-in knows it.
+
+    Immutable, so a seeded record cannot change behind the stand-in's lock; changes go
+    through ``dataclasses.replace``. ``modification_time`` is the last upload activity.
+    Times are kept in whole UTC seconds, as VOD reports them.
+    """
+
+    video_id: str
+    creation_time: datetime
+    modification_time: datetime
+    status: str = DEFAULT_STATUS
+    has_parts: bool = True
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.video_id:
+            raise ValueError("video_id must not be empty")
+        if self.status not in VIDEO_STATUSES:
+            raise ValueError(f"unknown video status {self.status!r}: {sorted(VIDEO_STATUSES)}")
+        object.__setattr__(self, "creation_time", _utc_whole_seconds(self.creation_time))
+        object.__setattr__(self, "modification_time", _utc_whole_seconds(self.modification_time))
+        if not self.title:
+            object.__setattr__(self, "title", self.video_id)
+
+    @classmethod
+    def new(
+        cls,
+        video_id: str,
+        *,
+        has_parts: bool = True,
+        status: str = DEFAULT_STATUS,
+        creation_time: datetime | None = None,
+        modification_time: datetime | None = None,
+        title: str | None = None,
+    ) -> Video:
+        """A video created now unless told otherwise, last touched when it was created."""
+        created = creation_time or datetime.now(UTC)
+        return cls(
+            video_id=video_id,
+            creation_time=created,
+            modification_time=modification_time or created,
+            status=status,
+            has_parts=has_parts,
+            title=title or video_id,
+        )
+
+    def describe(self) -> dict[str, object]:
+        """The fields of VOD's video description that the stand-in models (others omitted)."""
+        return {
+            "VideoId": self.video_id,
+            "Title": self.title,
+            "Status": self.status,
+            "CreationTime": format_time(self.creation_time),
+            "ModificationTime": format_time(self.modification_time),
+        }
+
+
+type _Reply = dict[str, object] | _Error
+"""An operation's answer: the response body without its RequestId, or a VOD error."""
+
+
+class _Catalog:
+    """The stand-in's videos and VOD's operations on them; no sockets, no locking."""
+
+    def __init__(self) -> None:
+        self._videos: dict[str, Video] = {}
+
+    def add(self, video: Video) -> None:
+        self._videos[video.video_id] = video
+
+    def get(self, video_id: str) -> Video | None:
+        return self._videos.get(video_id)
+
+    def set_status(self, video_id: str, status: str) -> None:
+        video = self._videos.get(video_id)
+        if video is None:
+            raise KeyError(f"no video {video_id!r} in the stand-in")
+        self._videos[video_id] = replace(video, status=status)
+
+    def clear(self) -> None:
+        self._videos.clear()
+
+    def delete_multipart_upload(self, query: Mapping[str, str]) -> _Reply:
+        """MediaId and MediaType (only ``video``) are required; the parts go once."""
+        for name in ("MediaId", "MediaType"):
+            if not query.get(name):
+                return _missing_parameter(name)
+        if query["MediaType"] != "video":
+            return _invalid_parameter("MediaType")
+        video = self._videos.get(query["MediaId"])
+        if video is None:
+            return _Error(400, "InvalidVideo.NotFound", "The video does not exist.")
+        if not video.has_parts:
+            return _Error(
+                400,
+                "InvalidMultipartUpload.NotFound",
+                "The multipart upload of the video does not exist.",
+            )
+        self._videos[video.video_id] = replace(video, has_parts=False)
+        return {}
+
+    def get_video_info(self, query: Mapping[str, str]) -> _Reply:
+        """VOD documents InvalidVideo.NotFound with HTTP 404 for this operation (not 400)."""
+        video_id = query.get("VideoId")
+        if not video_id:
+            return _missing_parameter("VideoId")
+        video = self._videos.get(video_id)
+        if video is None:
+            return _Error(404, "InvalidVideo.NotFound", "The video does not exist.")
+        return {"Video": video.describe()}
+
+
+OPERATIONS: Final[Mapping[str, Callable[[_Catalog, Mapping[str, str]], _Reply]]] = {
+    OPERATION: _Catalog.delete_multipart_upload,
+    GET_VIDEO_INFO: _Catalog.get_video_info,
+}
+"""The actions the stand-in answers; any other is InvalidApi.NotFound."""
+
+
+def _ids_in(query: Mapping[str, str]) -> list[str]:
+    """The video ids a request names: MediaId, VideoId, or each of MediaIds."""
+    ids = [query.get("MediaId", ""), query.get("VideoId", "")]
+    ids.extend(query.get("MediaIds", "").split(","))
+    return [video_id.strip() for video_id in ids if video_id.strip()]
+
+
+# -- the HTTP server ------------------------------------------------------------------------
 
 
 class _Server(ThreadingHTTPServer):
@@ -404,7 +566,7 @@ def _lower_headers(headers: Message) -> dict[str, list[str]]:
 
 
 class LocalVod:
-    """A local VOD endpoint for DeleteMultipartUpload, run in a background thread.
+    """A local VOD endpoint (the operations in ``OPERATIONS``), run in a background thread.
 
     Why: lets tests and manual runs drive the real Alibaba Cloud SDK against something
     that signs, checks and fails like VOD, with scripted faults. Use as a context
@@ -427,19 +589,19 @@ class LocalVod:
         self._port = port
         self.latency_seconds: float = 0.0
         """Added to every request before it is answered (simulates network distance)."""
-        self.rate_limit_per_second: float | None = None
-        """When set, authenticated requests beyond this many in any sliding second get
-        Throttling.User (HTTP 400), like VOD's ~10 calls/s per account. Only admitted
-        requests count toward the window."""
+        self.rate_limits: dict[str, float] = {}
+        """Action -> calls per sliding second. Authenticated requests for that action
+        beyond the limit get Throttling.User (HTTP 400), as VOD throttles each operation
+        per account (DeleteMultipartUpload ~10/s). Only admitted requests count."""
         self._lock = threading.Lock()
-        self._videos: dict[str, bool] = {}
-        self._failures: deque[_Failure] = deque()
-        self._video_failures: dict[str, _Failure] = {}
+        self._catalog = _Catalog()
+        self._failures: list[_Failure] = []
+        self._video_failures: dict[tuple[str, str | None], _Failure] = {}
         self._drops = 0
         self._delays: deque[float] = deque()
         self._requests: list[RecordedRequest] = []
         self._nonces: dict[str, float] = {}
-        self._admitted: deque[float] = deque()
+        self._admitted: dict[str, deque[float]] = {}
         # Bumped by reset(): a request still sleeping in a delay when the state was reset
         # belongs to an earlier test and must not touch (or be recorded in) the new state.
         self._generation = 0
@@ -500,15 +662,53 @@ class LocalVod:
 
     # -- state and scripting -----------------------------------------------------------
 
-    def add_video(self, video_id: str, *, has_parts: bool = True) -> None:
-        """Make a video known, with or without upload parts left to delete."""
+    def add_video(
+        self,
+        video_id: str,
+        *,
+        has_parts: bool = True,
+        status: str = DEFAULT_STATUS,
+        creation_time: datetime | None = None,
+        modification_time: datetime | None = None,
+        title: str | None = None,
+    ) -> None:
+        """Make a video known (or replace it), by default uploaded now, with parts left."""
+        self.add_videos(
+            [
+                Video.new(
+                    video_id,
+                    has_parts=has_parts,
+                    status=status,
+                    creation_time=creation_time,
+                    modification_time=modification_time,
+                    title=title,
+                )
+            ]
+        )
+
+    def add_videos(self, videos: Iterable[Video]) -> None:
+        """Seed many videos at once (build them with ``Video.new``); later ids replace."""
+        videos = list(videos)
         with self._lock:
-            self._videos[video_id] = has_parts
+            for video in videos:
+                self._catalog.add(video)
+
+    def set_status(self, video_id: str, status: str) -> None:
+        """Move a known video to another of VOD's statuses (KeyError for an unknown one)."""
+        with self._lock:
+            self._catalog.set_status(video_id, status)
+
+    def video_status(self, video_id: str) -> str | None:
+        """The video's status, or None for an unknown video."""
+        with self._lock:
+            video = self._catalog.get(video_id)
+        return None if video is None else video.status
 
     def has_parts(self, video_id: str) -> bool:
         """Whether the video still has upload parts (False for unknown videos)."""
         with self._lock:
-            return self._videos.get(video_id, False)
+            video = self._catalog.get(video_id)
+        return video is not None and video.has_parts
 
     def fail_next(
         self,
@@ -517,35 +717,40 @@ class LocalVod:
         status: int = 400,
         times: int = 1,
         retry_after_ms: int | None = None,
+        action: str | None = None,
     ) -> None:
-        """Answer the next ``times`` authenticated requests with this VOD error.
+        """Answer the next ``times`` authenticated requests (for ``action``, or any) with
+        this VOD error.
 
         Scripted errors queue up in order and are consumed after the signature check,
-        so a badly signed request still fails authentication. ``retry_after_ms`` adds
-        the ``x-acs-retry-after`` header that makes the SDK raise ThrottlingException.
+        so a badly signed request still fails authentication; a request takes the first
+        queued error meant for its action or for any. ``retry_after_ms`` adds the
+        ``x-acs-retry-after`` header that makes the SDK raise ThrottlingException.
         """
         if times < 1:
             raise ValueError("times must be at least 1")
-        if not 400 <= status <= 599:
-            raise ValueError("status must be an HTTP error status (400-599)")
+        _check_scripted(status, action)
         with self._lock:
-            self._failures.extend([_Failure(code, status, retry_after_ms)] * times)
+            self._failures.extend([_Failure(code, status, retry_after_ms, action)] * times)
 
-    def fail_video(self, video_id: str, code: str, *, status: int = 400) -> None:
-        """Answer every authenticated request for this MediaId with this VOD error.
+    def fail_video(
+        self, video_id: str, code: str, *, status: int = 400, action: str | None = None
+    ) -> None:
+        """Answer every authenticated request naming this video (MediaId, VideoId or one
+        of MediaIds), for ``action`` or any, with this VOD error.
 
         Unlike ``fail_next`` it does not depend on the order requests arrive in, so a test
         can make chosen records of a batch fail; it lasts until ``clear_video_failure``.
         """
-        if not 400 <= status <= 599:
-            raise ValueError("status must be an HTTP error status (400-599)")
+        _check_scripted(status, action)
         with self._lock:
-            self._video_failures[video_id] = _Failure(code, status, None)
+            self._video_failures[video_id, action] = _Failure(code, status, None, action)
 
     def clear_video_failure(self, video_id: str) -> None:
-        """The fault is fixed: requests for this MediaId are handled normally again."""
+        """The fault is fixed: requests for this video are handled normally again."""
         with self._lock:
-            self._video_failures.pop(video_id, None)
+            for key in [key for key in self._video_failures if key[0] == video_id]:
+                del self._video_failures[key]
 
     def drop_next(self, times: int = 1) -> None:
         """Close the connection of the next ``times`` requests without any response."""
@@ -567,16 +772,29 @@ class LocalVod:
         with self._lock:
             return list(self._requests)
 
-    def reset(self) -> None:
-        """Forget videos, scripts, recorded requests, used nonces and the rate window.
+    def calls(self, action: str | None = None) -> int:
+        """How many requests (for ``action``, or all) arrived, dropped ones included."""
+        return sum(1 for request in self.requests if action in (None, request.action))
 
-        ``latency_seconds`` and ``rate_limit_per_second`` are settings and stay as set.
+    def throttled(self, action: str | None = None) -> int:
+        """How many requests (for ``action``, or all) were answered Throttling.User,
+        whether by the rate limit or by a scripted failure: what the client saw."""
+        return sum(
+            1
+            for request in self.requests
+            if action in (None, request.action) and request.error_code == _THROTTLED
+        )
+
+    def reset(self) -> None:
+        """Forget videos, scripts, recorded requests, used nonces and the rate windows.
+
+        ``latency_seconds`` and ``rate_limits`` are settings and stay as set.
         A request that arrived before the reset and is still being delayed is then
         dropped without effect, so it cannot leak into what comes after the reset.
         """
         with self._lock:
             self._generation += 1
-            self._videos.clear()
+            self._catalog.clear()
             self._failures.clear()
             self._video_failures.clear()
             self._drops = 0
@@ -613,36 +831,43 @@ class LocalVod:
                 self._record(wire, signature_valid, _DROPPED_STATUS, None, request_id)
                 return _Answer(_DROPPED_STATUS, {}, {}, drop=True)
             extra: dict[str, str] = {}
-            if error is None and signature_valid:
-                error = self._use_nonce(wire)
-            failure = None
-            if error is None and self._failures:
-                failure = self._failures.popleft()
-            elif error is None:
-                failure = self._video_failures.get(wire.query.get("MediaId", ""))
-            if failure is not None:
-                error = _Error(
-                    failure.status,
-                    failure.code,
-                    f"The request failed with the scripted error {failure.code}.",
-                )
-                if failure.retry_after_ms is not None:
-                    extra["x-acs-retry-after"] = str(failure.retry_after_ms)
-            if error is None:
-                error = self._throttle()
-            if error is None:
-                error = self._operate(wire)
+            reply = error or self._judge(wire, signature_valid, extra)
+            error = reply if isinstance(reply, _Error) else None
             status = 200 if error is None else error.status
             self._record(
                 wire, signature_valid, status, None if error is None else error.code, request_id
             )
         headers = {"x-acs-request-id": request_id, **extra}
-        if error is None:
-            return _Answer(200, {"RequestId": request_id}, headers)
-        host_id = wire.header("host") or self._host
-        body = {
+        if isinstance(reply, _Error):
+            return _Answer(reply.status, self._error_body(wire, reply, request_id), headers)
+        return _Answer(200, {"RequestId": request_id, **reply}, headers)
+
+    def _judge(self, wire: _Wire, signature_valid: bool, extra: dict[str, str]) -> _Reply:
+        """Nonce, scripted faults, rate limit, then the operation (call with the lock held).
+
+        Adds the retry-after header of a scripted fault to ``extra``.
+        """
+        if signature_valid:
+            error = self._use_nonce(wire)
+            if error is not None:
+                return error
+        action = wire.header("x-acs-action")
+        failure = self._take_failure(action, wire.query)
+        if failure is not None:
+            if failure.retry_after_ms is not None:
+                extra["x-acs-retry-after"] = str(failure.retry_after_ms)
+            return _Error(
+                failure.status,
+                failure.code,
+                f"The request failed with the scripted error {failure.code}.",
+            )
+        return self._throttle(action) or self._operate(wire)
+
+    def _error_body(self, wire: _Wire, error: _Error, request_id: str) -> dict[str, object]:
+        """VOD's JSON error body."""
+        return {
             "RequestId": request_id,
-            "HostId": host_id,
+            "HostId": wire.header("host") or self._host,
             "Code": error.code,
             "Message": error.message,
             "Recommend": (
@@ -650,7 +875,6 @@ class LocalVod:
                 f"&product=Vod&requestId={request_id}"
             ),
         }
-        return _Answer(error.status, body, headers)
 
     def _authenticate(self, wire: _Wire) -> tuple[bool, _Error | None]:
         """Check the ACS3-HMAC-SHA256 signature as Alibaba Cloud does.
@@ -717,36 +941,38 @@ class LocalVod:
         self._nonces[nonce] = now
         return None
 
-    def _throttle(self) -> _Error | None:
-        """Apply the sliding one-second rate limit (call with the lock held)."""
-        limit = self.rate_limit_per_second
-        if limit is None:
-            return None
-        now = time.monotonic()
-        while self._admitted and now - self._admitted[0] >= 1.0:
-            self._admitted.popleft()
-        if len(self._admitted) >= limit:
-            return _Error(400, "Throttling.User", "Request was denied due to user flow control.")
-        self._admitted.append(now)
+    def _take_failure(self, action: str | None, query: Mapping[str, str]) -> _Failure | None:
+        """The scripted error this request meets, if any (call with the lock held)."""
+        for index, failure in enumerate(self._failures):
+            if failure.action in (None, action):
+                return self._failures.pop(index)
+        for video_id in _ids_in(query):
+            for key in ((video_id, action), (video_id, None)):
+                if key in self._video_failures:
+                    return self._video_failures[key]
         return None
 
-    def _operate(self, wire: _Wire) -> _Error | None:
-        """Run DeleteMultipartUpload (call with the lock held)."""
-        error = _check_api(wire) or _check_parameters(wire.query)
+    def _throttle(self, action: str | None) -> _Error | None:
+        """Apply the action's sliding one-second rate limit (call with the lock held)."""
+        limit = self.rate_limits.get(action or "")
+        if limit is None or action is None:
+            return None
+        now = time.monotonic()
+        admitted = self._admitted.setdefault(action, deque())
+        while admitted and now - admitted[0] >= 1.0:
+            admitted.popleft()
+        if len(admitted) >= limit:
+            return _Error(400, _THROTTLED, "Request was denied due to user flow control.")
+        admitted.append(now)
+        return None
+
+    def _operate(self, wire: _Wire) -> _Reply:
+        """Run the requested operation on the catalog (call with the lock held)."""
+        error = _check_api(wire)
         if error is not None:
             return error
-        media_id = wire.query["MediaId"]
-        has_parts = self._videos.get(media_id)
-        if has_parts is None:
-            return _Error(400, "InvalidVideo.NotFound", "The video does not exist.")
-        if not has_parts:
-            return _Error(
-                400,
-                "InvalidMultipartUpload.NotFound",
-                "The multipart upload of the video does not exist.",
-            )
-        self._videos[media_id] = False
-        return None
+        operation = OPERATIONS[wire.header("x-acs-action") or ""]
+        return operation(self._catalog, wire.query)
 
     def _record(
         self,
@@ -781,11 +1007,18 @@ class LocalVod:
         )
 
 
+def _check_scripted(status: int, action: str | None) -> None:
+    if not 400 <= status <= 599:
+        raise ValueError("status must be an HTTP error status (400-599)")
+    if action is not None and action not in OPERATIONS:
+        raise ValueError(f"unknown action {action!r}: {sorted(OPERATIONS)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the stand-in until interrupted, for manual runs against the real SDK."""
     parser = argparse.ArgumentParser(
         prog="python -m vod_parts_cleanup.local",
-        description="Local stand-in for Alibaba Cloud VOD DeleteMultipartUpload.",
+        description=f"Local stand-in for Alibaba Cloud VOD: {', '.join(OPERATIONS)}.",
     )
     parser.add_argument("--port", type=int, default=0, help="port to bind (0 = any free)")
     parser.add_argument(
@@ -793,12 +1026,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="ID",
-        help="a known video with upload parts (repeatable)",
+        help="a known, uploaded video with upload parts (repeatable)",
+    )
+    parser.add_argument(
+        "--uploading",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a known video still in status Uploading, with upload parts (repeatable)",
     )
     args = parser.parse_args(argv)
     with LocalVod(port=args.port) as vod:
         for video_id in args.video:
             vod.add_video(video_id)
+        for video_id in args.uploading:
+            vod.add_video(video_id, status="Uploading")
         print(f"endpoint:          {vod.endpoint} (protocol HTTP)", flush=True)
         print(f"access key id:     {LOCAL_ACCESS_KEY_ID}", flush=True)
         print(f"access key secret: {LOCAL_ACCESS_KEY_SECRET}", flush=True)
