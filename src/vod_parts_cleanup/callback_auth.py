@@ -1,9 +1,11 @@
 """Is this HTTP callback really from VOD? VOD's callback authentication, checked before the body.
 
 With authentication on, VOD sends ``X-VOD-TIMESTAMP`` (Unix seconds) and ``X-VOD-SIGNATURE``,
-the lowercase hex MD5 of ``<callback URL>|<timestamp>|<auth key>``. The signature does not
-cover the body, so a fresh timestamp is required here and replays with another body are
-stopped by the replay guard. Nothing in this module knows about API Gateway or Lambda.
+the lowercase hex MD5 of ``<callback URL>|<timestamp>|<auth key>``. What a valid pair proves:
+the sender knew the key within the freshness window. It covers neither the body nor anything
+unique to one notification (all callbacks of one second share the pair), so a fresh
+timestamp is required here and the body's claim is confirmed with VOD later. Nothing in this
+module knows about API Gateway or Lambda.
 """
 
 import hashlib
@@ -41,11 +43,9 @@ class RejectionReason(StrEnum):
     STALE_TIMESTAMP = "stale_timestamp"
     FUTURE_TIMESTAMP = "future_timestamp"
     BAD_SIGNATURE = "bad_signature"
-    REPLAY = "replay"
     # Not the caller's fault: the callback could not be checked, so VOD should retry.
     NOT_CONFIGURED = "not_configured"
     AUTH_UNAVAILABLE = "auth_unavailable"
-    REPLAY_CHECK_UNAVAILABLE = "replay_check_unavailable"
 
 
 class CallbackNotAcceptedError(Exception):
@@ -57,11 +57,11 @@ class CallbackNotAcceptedError(Exception):
 
 
 class CallbackRejectedError(CallbackNotAcceptedError):
-    """The callback is not authentic (or not fresh, or a replay): answer 401."""
+    """The callback is not authentic (or not fresh): answer 401."""
 
 
 class CallbackAuthUnavailableError(CallbackNotAcceptedError):
-    """The callback could not be checked now (keys or replay store unreachable): answer 503."""
+    """The callback could not be checked now (its keys are unreachable): answer 503."""
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,8 @@
 """The use case: delete the upload parts of one video and account for what happened.
 
-It sees only ``UploadEvent``s and finished results, never an AWS envelope, and reaches VOD
-through any object with the ``PartsDeleter`` shape.
+It sees only ``UploadEvent``s and finished results, never an AWS envelope.
 """
 
-from collections.abc import Callable
 from functools import partial
 from typing import Protocol
 
@@ -16,13 +14,16 @@ from vod_parts_cleanup.models import (
     CleanupStatus,
     ErrorKind,
     Outcome,
+    SkipReason,
     UploadEvent,
 )
 from vod_parts_cleanup.observability import CleanupMetrics
-from vod_parts_cleanup.vod_client import VodAnswer, VodCall, VodCallFailedError
+from vod_parts_cleanup.vod_client import VideoStatusAnswer, VodAnswer, VodCall, VodClient
 
 # Log messages other tools look for (the local runner lists VOD calls from them).
-VOD_CALL_LOG_MESSAGE = "VOD DeleteMultipartUpload answered"
+VOD_CALL_LOG_MESSAGE = "VOD answered"
+# VOD's status of a video whose upload has not ended (a stalled resumable upload stays in it).
+VIDEO_STATUS_UPLOADING = "Uploading"
 
 
 def account_for(result: CleanupResult, *, metrics: CleanupMetrics, logger: Logger) -> None:
@@ -30,6 +31,12 @@ def account_for(result: CleanupResult, *, metrics: CleanupMetrics, logger: Logge
     metrics.count_result(result)
     if result.status is CleanupStatus.REJECTED:
         logger.warning("event rejected, VOD not called", extra={"result": result.to_json_dict()})
+    elif result.status is CleanupStatus.SKIPPED:
+        logger.warning(
+            "upload left alone: VOD says it is still in progress, so the notification's claim "
+            "that it ended is not true (yet)",
+            extra={"result": result.to_json_dict()},
+        )
     else:
         logger.info("event handled", extra={"result": result.to_json_dict()})
 
@@ -49,14 +56,38 @@ def reject_unreadable(
     return result
 
 
-class PartsDeleter(Protocol):
-    def delete_multipart_upload(
-        self,
-        video_id: str,
-        *,
-        deadline: float | None,
-        on_call: Callable[[VodCall], None],
-    ) -> VodAnswer: ...
+def _result_without_delete(
+    event: UploadEvent, checked: VideoStatusAnswer | None
+) -> CleanupResult | None:
+    """The result VOD's status decides on its own: an unknown video, or one still uploading."""
+    if checked is None:
+        return None
+    if checked.status is None:
+        return _result(event, CleanupStatus.MEDIA_NOT_FOUND, checked)
+    if checked.status.lower() == VIDEO_STATUS_UPLOADING.lower():
+        return _result(event, CleanupStatus.SKIPPED, checked, SkipReason.UPLOAD_IN_PROGRESS)
+    return None
+
+
+def _result(
+    event: UploadEvent,
+    status: CleanupStatus,
+    answer: VodAnswer | VideoStatusAnswer,
+    reason: SkipReason | None = None,
+    *,
+    calls_before: VideoStatusAnswer | None = None,
+) -> CleanupResult:
+    """The result of VOD's last answer; ``attempts`` counts every VOD call for the event."""
+    return CleanupResult(
+        video_id=event.video_id,
+        outcome=event.outcome,
+        status=status,
+        reason=reason,
+        vod_request_id=answer.request_id,
+        error_code=answer.error_code,
+        attempts=answer.attempts + (calls_before.attempts if calls_before else 0),
+        event_time=event.event_time,
+    )
 
 
 class Cleaner(Protocol):
@@ -68,46 +99,43 @@ class Cleaner(Protocol):
 class CleanupService:
     """Cleans up after uploads; the one place that turns VOD answers into results and metrics."""
 
-    def __init__(self, vod: PartsDeleter, metrics: CleanupMetrics, logger: Logger) -> None:
+    def __init__(self, vod: VodClient, metrics: CleanupMetrics, logger: Logger) -> None:
         self._vod = vod
         self._metrics = metrics
         self._logger = logger
 
     def clean_up(self, event: UploadEvent, *, deadline: float | None) -> CleanupResult:
-        """Delete the video's parts; raise CleanupFailedError when the event must be retried."""
+        """Delete the video's parts; raise CleanupFailedError when the event must be retried.
+
+        An unverified claim (``needs_confirmation``) is checked with VOD first: a video VOD
+        does not know, or one still uploading, is not deleted.
+        """
         with self._logger.append_context_keys(videoId=event.video_id, outcome=event.outcome.value):
+            on_call = partial(self._vod_call_made, event.outcome)
             try:
-                answer = self._vod.delete_multipart_upload(
-                    event.video_id,
-                    deadline=deadline,
-                    on_call=partial(self._vod_call_made, event.outcome),
-                )
-            except VodCallFailedError as failure:
+                checked = None
+                if event.needs_confirmation:
+                    checked = self._vod.video_status(
+                        event.video_id, deadline=deadline, on_call=on_call
+                    )
+                result = _result_without_delete(event, checked)
+                if result is None:
+                    answer = self._vod.delete_multipart_upload(
+                        event.video_id, deadline=deadline, on_call=on_call
+                    )
+                    result = _result(event, answer.status, answer, calls_before=checked)
+            except CleanupFailedError as failure:
                 self._failed(event, failure)
-                raise CleanupFailedError(
-                    kind=failure.kind,
-                    video_id=event.video_id,
-                    error_code=failure.error_code,
-                    vod_request_id=failure.request_id,
-                    attempts=failure.attempts,
-                ) from None
-            result = CleanupResult(
-                video_id=event.video_id,
-                outcome=event.outcome,
-                status=answer.status,
-                vod_request_id=answer.request_id,
-                error_code=answer.error_code,
-                attempts=answer.attempts,
-                event_time=event.event_time,
-            )
+                raise
             account_for(result, metrics=self._metrics, logger=self._logger)
             return result
 
     def _vod_call_made(self, outcome: Outcome, call: VodCall) -> None:
-        self._metrics.vod_latency(call.latency_ms, outcome)
+        self._metrics.vod_latency(call.latency_ms, outcome, call.action)
         self._logger.info(
             VOD_CALL_LOG_MESSAGE,
             extra={
+                "action": call.action,
                 "vodRequestId": call.request_id,
                 "attempt": call.attempt,
                 "httpStatus": call.http_status,
@@ -116,12 +144,12 @@ class CleanupService:
             },
         )
 
-    def _failed(self, event: UploadEvent, failure: VodCallFailedError) -> None:
+    def _failed(self, event: UploadEvent, failure: CleanupFailedError) -> None:
         self._metrics.count_failure(failure.kind, event.outcome)
         details = {
             "errorKind": failure.kind.value,
             "errorCode": failure.error_code,
-            "vodRequestId": failure.request_id,
+            "vodRequestId": failure.vod_request_id,
             "attempts": failure.attempts,
         }
         if failure.kind is ErrorKind.CONFIGURATION:

@@ -43,7 +43,6 @@ from vod_parts_cleanup.models import (
     UploadEvent,
 )
 from vod_parts_cleanup.observability import CleanupMetrics, CurrentStdout
-from vod_parts_cleanup.replay_guard import DynamoDBReplayGuard
 from vod_parts_cleanup.settings import Settings, SettingsError
 from vod_parts_cleanup.vod_client import VodClient, build_openapi_client
 from vod_parts_cleanup.work_queue import SqsWorkQueue
@@ -93,15 +92,6 @@ def cleanup_service() -> Cleaner:
 def callback_route() -> CallbackRoute:
     """The HTTP callback route; SettingsError if callback authentication is not configured."""
     authenticator = CallbackAuthenticator.from_settings(settings)
-    replay_guard = None
-    if settings.idempotency_table_name is None:
-        logger.warning("IDEMPOTENCY_TABLE_NAME is not set: callback replays are not detected")
-    else:
-        replay_guard = DynamoDBReplayGuard(
-            settings.idempotency_table_name,
-            aws_client("dynamodb"),
-            max_skew_seconds=settings.callback_max_skew_seconds,
-        )
     work_queue = None
     if settings.work_queue_url is None:
         logger.warning("WORK_QUEUE_URL is not set: callbacks that fail are answered 503")
@@ -109,7 +99,7 @@ def callback_route() -> CallbackRoute:
         work_queue = SqsWorkQueue(settings.work_queue_url, aws_client("sqs"))
     return CallbackRoute(
         authenticator=authenticator,
-        replay_guard=replay_guard,
+        confirm_upload=settings.callback_confirm_upload,
         work_queue=work_queue,
         clean_up=_clean_up,
         metrics=metrics,

@@ -5,6 +5,11 @@ then drops the event. So: authenticate before reading the body; answer 200 for e
 that was handled (cleaned, duplicate, ignored); and when a cleanup cannot finish now for a
 reason that is not the event's fault, hand the body to the work queue and still answer 200.
 Only when even that hand-off fails is the answer 503, so VOD tries again.
+
+VOD's signature covers neither the body nor anything unique to one notification (every
+callback of one second carries the same header pair), so each authenticated callback is
+accepted, however often its header pair was seen; what its body claims is confirmed with
+VOD by the cleanup (``UploadEvent.needs_confirmation``) before anything is deleted.
 """
 
 import base64
@@ -33,7 +38,6 @@ from vod_parts_cleanup.intake import (
 )
 from vod_parts_cleanup.models import CleanupFailedError, CleanupResult, CleanupStatus, UploadEvent
 from vod_parts_cleanup.observability import CleanupMetrics
-from vod_parts_cleanup.replay_guard import ReplayGuard
 from vod_parts_cleanup.settings import SettingsError
 from vod_parts_cleanup.work_queue import HandOffFailedError, WorkQueue
 
@@ -51,7 +55,6 @@ REJECTED_LOG_MESSAGE = "callback rejected: not accepted as coming from VOD"
 STATUS_FOR_UNCHECKED = {
     RejectionReason.NOT_CONFIGURED: HTTPStatus.INTERNAL_SERVER_ERROR,
     RejectionReason.AUTH_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
-    RejectionReason.REPLAY_CHECK_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 # The use case for what intake read (an UploadEvent, or an ignored/rejected result) by a
@@ -66,14 +69,14 @@ class CallbackRoute:
         self,
         *,
         authenticator: CallbackAuthenticator,
-        replay_guard: ReplayGuard | None,
+        confirm_upload: bool,
         work_queue: WorkQueue | None,
         clean_up: CleanUp,
         metrics: CleanupMetrics,
         logger: Logger,
     ) -> None:
         self._authenticator = authenticator
-        self._replay_guard = replay_guard
+        self._confirm_upload = confirm_upload
         self._work_queue = work_queue
         self._clean_up_by = clean_up
         self._metrics = metrics
@@ -82,9 +85,7 @@ class CallbackRoute:
     def answer(self, request: APIGatewayProxyEventV2, *, lambda_deadline: float) -> dict[str, Any]:
         body = _raw_body(request)
         try:
-            callback = self._authenticator.authenticate(request.headers)
-            if self._replay_guard is not None:
-                self._replay_guard.admit(callback, body)
+            self._authenticator.authenticate(request.headers)
         except CallbackRejectedError as rejection:
             return self._unauthorized(rejection, request)
         except CallbackAuthUnavailableError as unavailable:
@@ -107,6 +108,8 @@ class CallbackRoute:
 
     def _clean_up(self, text: str, notification: object, deadline: float) -> dict[str, Any]:
         intake = read_notification(notification)
+        if isinstance(intake, UploadEvent) and self._confirm_upload:
+            intake = intake.model_copy(update={"needs_confirmation": True})
         try:
             result = self._clean_up_by(intake, deadline)
         except (CleanupFailedError, SettingsError) as failure:

@@ -3,8 +3,8 @@
 VOD retries callbacks, SQS delivers at least once, Lambda and EventBridge retry and people
 re-run test events. Powertools Idempotency keeps one DynamoDB item per notification (its
 identity is VideoId + outcome + EventTime) holding the final result, which later
-deliveries get back unchanged. Failures are never stored: the in-progress item is deleted,
-so a retry or a redrive really runs again.
+deliveries get back unchanged. Failures and skipped uploads are never stored: the
+in-progress item is deleted, so a retry or a redrive really runs again.
 """
 
 from typing import Any
@@ -24,20 +24,38 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
 from vod_parts_cleanup.cleanup import CleanupService
-from vod_parts_cleanup.models import CleanupFailedError, CleanupResult, ErrorKind, UploadEvent
+from vod_parts_cleanup.models import (
+    CleanupFailedError,
+    CleanupResult,
+    CleanupStatus,
+    ErrorKind,
+    UploadEvent,
+)
 from vod_parts_cleanup.observability import CleanupMetrics
 
 # Stable, so moving or renaming code never orphans the stored records.
 IDEMPOTENCY_KEY_PREFIX = "vod-parts-cleanup#notification"
 # The identity of one notification, read from UploadEvent.model_dump(mode="json"). A manual
-# event has no EventTime, so its identity is VideoId + outcome.
-NOTIFICATION_IDENTITY = "[video_id, outcome, event_time]"
+# event has no EventTime, so its identity is VideoId + outcome; an EventTime that is not a
+# time still tells notifications apart by its text.
+NOTIFICATION_IDENTITY = "[video_id, outcome, event_time || unreadable_event_time]"
 # The table's partition key and TTL attribute, as template.yaml declares them.
 TABLE_KEY_ATTRIBUTE = "id"
 TABLE_EXPIRY_ATTRIBUTE = "expiration"
 IN_PROGRESS_ELSEWHERE = "InProgressElsewhere"
 STORE_UNAVAILABLE = "IdempotencyStoreUnavailable"
 REPLAY_LOG_MESSAGE = "notification already handled: stored result replayed, VOD not called"
+# Results that are not remembered: a skipped upload (still in progress, as VOD said) must be
+# asked about again when the same notification comes back, e.g. from the uploader through SQS.
+NOT_STORED = frozenset({CleanupStatus.SKIPPED})
+
+
+class _NotFinalError(Exception):
+    """Carries a result out of the idempotent call without storing it."""
+
+    def __init__(self, result: CleanupResult) -> None:
+        self.result = result
+        super().__init__(result.status)
 
 
 def persistence_layer(table_name: str, dynamodb_client: Any) -> DynamoDBPersistenceLayer:
@@ -104,6 +122,8 @@ class IdempotentCleanup:
         """Clean up, or replay the stored result; raise CleanupFailedError to keep the event."""
         try:
             result: CleanupResult = self._clean_once(event=event, deadline=deadline)
+        except _NotFinalError as not_final:
+            return not_final.result
         except IdempotencyAlreadyInProgressError:
             raise self._kept(event, IN_PROGRESS_ELSEWHERE) from None
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError):
@@ -111,7 +131,10 @@ class IdempotentCleanup:
         return result
 
     def _clean(self, *, event: UploadEvent, deadline: float | None) -> CleanupResult:
-        return self._cleanup.clean_up(event, deadline=deadline)
+        result = self._cleanup.clean_up(event, deadline=deadline)
+        if result.status in NOT_STORED:
+            raise _NotFinalError(result)  # Powertools deletes the record of what raised
+        return result
 
     def _kept(self, event: UploadEvent, error_code: str) -> CleanupFailedError:
         """A duplicate still running elsewhere, or a store we cannot reach: retry later."""
@@ -121,9 +144,5 @@ class IdempotentCleanup:
             extra={"videoId": event.video_id, "outcome": event.outcome, "errorCode": error_code},
         )
         return CleanupFailedError(
-            kind=ErrorKind.TRANSIENT,
-            video_id=event.video_id,
-            error_code=error_code,
-            vod_request_id=None,
-            attempts=0,
+            kind=ErrorKind.TRANSIENT, error_code=error_code, video_id=event.video_id
         )

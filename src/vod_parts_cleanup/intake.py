@@ -1,8 +1,9 @@
 """Intake: recognise which AWS trigger delivered an event and read the VOD notification in it.
 
 VOD payloads are untidy (stray spaces in keys, numbers as strings, three EventTime forms,
-Status in any case), so the reading is tolerant; but what it cannot trust never reaches VOD:
-it becomes an ``ignored`` or ``rejected`` result instead of an ``UploadEvent``.
+Status in any case), so the reading is tolerant and looks only at the fields cleanup needs;
+but what it cannot trust never reaches VOD: it becomes an ``ignored`` or ``rejected``
+result instead of an ``UploadEvent``.
 """
 
 import json
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from vod_parts_cleanup.models import CleanupResult, CleanupStatus, Outcome, Trigger, UploadEvent
 
@@ -25,7 +26,6 @@ _COLON_MILLISECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}):(\d{1,
 
 # Error codes of rejected events: what was wrong with the input.
 MALFORMED_EVENT = "MalformedEvent"
-INVALID_EVENT = "InvalidEvent"
 MISSING_VIDEO_ID = "MissingVideoId"
 INVALID_VIDEO_ID = "InvalidVideoId"
 UNKNOWN_STATUS = "UnknownStatus"
@@ -36,47 +36,62 @@ class MalformedEventError(ValueError):
 
 
 class VodNotification(BaseModel):
-    """A VOD event notification (or the manual ``{"VideoId": ...}`` form), read leniently."""
+    """The four fields of a VOD notification that cleanup needs (the manual form has only
+    ``VideoId``). Every other field is ignored: a field we do not use never decides whether
+    we clean. Keys are matched by their trimmed name; numbers count as text; a value of
+    another type counts as absent; an EventTime that is not a time is kept as text.
+    """
 
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     event_type: str | None = Field(default=None, alias="EventType")
     video_id: str | None = Field(default=None, alias="VideoId")
     status: str | None = Field(default=None, alias="Status")
     event_time: datetime | None = Field(default=None, alias="EventTime")
-    size: int | None = Field(default=None, alias="Size")
-    job_id: str | None = Field(default=None, alias="JobId")
-    error_code: str | None = Field(default=None, alias="ErrorCode")
+    unreadable_event_time: str | None = None
 
     @model_validator(mode="before")
     @classmethod
-    def _strip_keys(cls, data: Any) -> Any:
-        """Published examples carry keys like ``"ErrorCode "``: match them by their trimmed name."""
-        if isinstance(data, Mapping):
-            return {str(key).strip(): value for key, value in data.items()}
-        return data
+    def _read_leniently(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        fields: dict[str, Any] = {}
+        for key, value in data.items():
+            name = str(key).strip()
+            if name in _FIELDS_USED:
+                fields[name] = _text(value)
+        time_text = fields.pop("EventTime", None)
+        if time_text is not None:
+            event_time = _event_time(time_text)
+            fields["EventTime" if event_time else "unreadable_event_time"] = event_time or time_text
+        return fields
 
-    @field_validator("video_id", "event_type", "status", "job_id", "error_code", mode="before")
-    @classmethod
-    def _empty_is_missing(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
+
+_FIELDS_USED = frozenset({"EventType", "VideoId", "Status", "EventTime"})
+_DATETIME = TypeAdapter(datetime)
+
+
+def _text(value: object) -> str | None:
+    """Text as VOD may write it: a trimmed string, or a number written as one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            value = str(value)
+        except ValueError:  # an integer too long to write out is no identifier either
             return None
-        return value
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
 
-    @field_validator("event_time", mode="before")
-    @classmethod
-    def _normalise_event_time(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = _COLON_MILLISECONDS.sub(r"\1.\2\3", value.strip())
-        return value
 
-    @field_validator("event_time")
-    @classmethod
-    def _assume_utc(cls, value: datetime | None) -> datetime | None:
-        """VOD writes UTC; a time without an offset is UTC too."""
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+def _event_time(text: str) -> datetime | None:
+    """EventTime in any published form (VOD writes UTC, so a time without offset is UTC)."""
+    try:
+        event_time = _DATETIME.validate_python(_COLON_MILLISECONDS.sub(r"\1.\2\3", text))
+    except ValidationError:
+        return None
+    return event_time if event_time.tzinfo else event_time.replace(tzinfo=UTC)
 
 
 def recognise_trigger(event: object) -> Trigger:
@@ -123,10 +138,7 @@ def read_notification(body: object) -> UploadEvent | CleanupResult:
     """Turn a VOD notification into an upload to clean, or the result that ends it now."""
     if not isinstance(body, Mapping):
         return _rejected(MALFORMED_EVENT, f"expected a JSON object, got {type(body).__name__}")
-    try:
-        notification = VodNotification.model_validate(body)
-    except ValidationError as error:
-        return _rejected(INVALID_EVENT, _invalid_fields(error))
+    notification = VodNotification.model_validate(body)
     if notification.event_type is None:
         return _manual(notification)
     return _upload(notification)
@@ -168,6 +180,7 @@ def _upload_event(notification: VodNotification, outcome: Outcome) -> UploadEven
         outcome=outcome,
         event_type=notification.event_type,
         event_time=notification.event_time,
+        unreadable_event_time=notification.unreadable_event_time,
     )
 
 
@@ -201,14 +214,3 @@ def _safe_video_id(notification: VodNotification | None) -> str | None:
     """The VideoId if it looks like one: anything else is never echoed back."""
     video_id = notification.video_id if notification else None
     return video_id if video_id and VIDEO_ID_PATTERN.fullmatch(video_id) else None
-
-
-def _invalid_fields(error: ValidationError) -> str:
-    """Name the fields that failed, never their values."""
-    fields = sorted(
-        {
-            ".".join(str(part) for part in detail["loc"]) or "body"
-            for detail in error.errors(include_input=False, include_url=False)
-        }
-    )
-    return "invalid " + ", ".join(fields)

@@ -22,6 +22,7 @@ class CleanupStatus(StrEnum):
     DELETED = "deleted"
     ALREADY_CLEAN = "already_clean"
     MEDIA_NOT_FOUND = "media_not_found"
+    SKIPPED = "skipped"
     IGNORED = "ignored"
     REJECTED = "rejected"
 
@@ -33,6 +34,12 @@ class Trigger(StrEnum):
     EVENTBRIDGE = "eventbridge"
     SQS = "sqs"
     HTTP = "http"
+
+
+class SkipReason(StrEnum):
+    """Why an upload was deliberately left alone."""
+
+    UPLOAD_IN_PROGRESS = "upload_in_progress"
 
 
 class ErrorKind(StrEnum):
@@ -51,6 +58,12 @@ class UploadEvent(BaseModel):
     outcome: Outcome
     event_type: str | None = None
     event_time: datetime | None = None
+    # An EventTime that could not be read as a time, kept so that it still tells two
+    # notifications of one video apart.
+    unreadable_event_time: str | None = None
+    # The body's claim that the upload is over is unverified (an HTTP callback body is not
+    # signed): ask VOD for the video's status before deleting anything.
+    needs_confirmation: bool = False
 
 
 class CleanupResult(BaseModel):
@@ -61,6 +74,7 @@ class CleanupResult(BaseModel):
     video_id: str | None
     outcome: Outcome | None
     status: CleanupStatus
+    reason: SkipReason | None = None
     vod_request_id: str | None = None
     error_code: str | None = None
     detail: str | None = None
@@ -75,17 +89,18 @@ class CleanupResult(BaseModel):
 class CleanupFailedError(Exception):
     """The cleanup could not finish now; raised so the trigger keeps the event for a retry.
 
-    The message names the video, the VOD error code and RequestId: never a credential.
+    The one failure type from the VOD adapter up to the trigger, which passes it on unchanged.
+    The message names the video, the error code and VOD's RequestId: never a credential.
     """
 
     def __init__(
         self,
         *,
         kind: ErrorKind,
-        video_id: str,
         error_code: str,
-        vod_request_id: str | None,
-        attempts: int,
+        video_id: str,
+        vod_request_id: str | None = None,
+        attempts: int = 0,
     ) -> None:
         self.kind = kind
         self.video_id = video_id
@@ -94,5 +109,5 @@ class CleanupFailedError(Exception):
         self.attempts = attempts
         super().__init__(
             f"cleanup of video {video_id} failed ({kind} error {error_code}, "
-            f"VOD RequestId {vod_request_id or '-'}, {attempts} attempt(s)); event kept for retry"
+            f"VOD RequestId {vod_request_id or '-'}, {attempts} VOD call(s)); event kept for retry"
         )

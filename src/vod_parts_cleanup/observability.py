@@ -1,10 +1,10 @@
 """Metric names and how each result is counted, as CloudWatch Embedded Metric Format.
 
 Every metric is written as its own EMF record because the dimensions differ per event (an
-SQS batch mixes outcomes) and a metric set shares one set of dimensions. Each record has two
-dimension sets: ``service`` alone, the total that alarms watch (an alarm must name every
-dimension of the metric it watches), and ``service`` with the details (Outcome, ErrorKind,
-Reason) for dashboards.
+SQS batch mixes outcomes) and a metric set shares one set of dimensions. Each record has the
+dimension set ``service`` alone, the total that alarms watch (an alarm must name every
+dimension of the metric it watches); a record that knows details (Outcome, ErrorKind, Reason,
+Operation) has a second set, ``service`` with those details, for dashboards.
 """
 
 import sys
@@ -24,6 +24,7 @@ class MetricName(StrEnum):
     PARTS_DELETED = "PartsDeleted"
     ALREADY_CLEAN = "AlreadyClean"
     MEDIA_NOT_FOUND = "MediaNotFound"
+    CLEANUP_SKIPPED = "CleanupSkipped"
     EVENT_IGNORED = "EventIgnored"
     EVENT_REJECTED = "EventRejected"
     CLEANUP_FAILED = "CleanupFailed"
@@ -37,6 +38,7 @@ class Dimension(StrEnum):
     OUTCOME = "Outcome"
     ERROR_KIND = "ErrorKind"
     REASON = "Reason"
+    OPERATION = "Operation"
     SERVICE = "service"
 
 
@@ -44,6 +46,7 @@ METRIC_FOR_STATUS: dict[CleanupStatus, MetricName] = {
     CleanupStatus.DELETED: MetricName.PARTS_DELETED,
     CleanupStatus.ALREADY_CLEAN: MetricName.ALREADY_CLEAN,
     CleanupStatus.MEDIA_NOT_FOUND: MetricName.MEDIA_NOT_FOUND,
+    CleanupStatus.SKIPPED: MetricName.CLEANUP_SKIPPED,
     CleanupStatus.IGNORED: MetricName.EVENT_IGNORED,
     CleanupStatus.REJECTED: MetricName.EVENT_REJECTED,
 }
@@ -70,7 +73,13 @@ class CleanupMetrics:
         self._service = service
 
     def count_result(self, result: CleanupResult) -> None:
-        self._emit(METRIC_FOR_STATUS[result.status], MetricUnit.Count, 1, outcome=result.outcome)
+        self._emit(
+            METRIC_FOR_STATUS[result.status],
+            MetricUnit.Count,
+            1,
+            outcome=result.outcome,
+            reason=result.reason,
+        )
 
     def count_failure(self, kind: ErrorKind, outcome: Outcome | None) -> None:
         self._emit(MetricName.CLEANUP_FAILED, MetricUnit.Count, 1, outcome=outcome, kind=kind)
@@ -78,8 +87,15 @@ class CleanupMetrics:
     def count_replay(self, outcome: Outcome | None) -> None:
         self._emit(MetricName.IDEMPOTENT_REPLAY, MetricUnit.Count, 1, outcome=outcome)
 
-    def vod_latency(self, milliseconds: float, outcome: Outcome | None) -> None:
-        self._emit(MetricName.VOD_LATENCY, MetricUnit.Milliseconds, milliseconds, outcome=outcome)
+    def vod_latency(self, milliseconds: float, outcome: Outcome | None, operation: str) -> None:
+        """One VOD call (retries each count), by the VOD operation it called."""
+        self._emit(
+            MetricName.VOD_LATENCY,
+            MetricUnit.Milliseconds,
+            milliseconds,
+            outcome=outcome,
+            operation=operation,
+        )
 
     def count_callback_rejected(self, reason: str) -> None:
         """An HTTP callback not accepted (401, or 5xx before authentication could finish)."""
@@ -98,11 +114,13 @@ class CleanupMetrics:
         outcome: Outcome | None = None,
         kind: ErrorKind | None = None,
         reason: str | None = None,
+        operation: str | None = None,
     ) -> None:
         details = {
             Dimension.OUTCOME.value: outcome,
             Dimension.ERROR_KIND.value: kind,
             Dimension.REASON.value: reason,
+            Dimension.OPERATION.value: operation,
         }
         record = AmazonCloudWatchEMFProvider(
             namespace=self._namespace,

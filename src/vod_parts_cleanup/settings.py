@@ -49,6 +49,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "VOD_CALLBACK_NEXT_AUTH_KEY": "callback_next_auth_key",
     "VOD_CALLBACK_MAX_SKEW_SECONDS": "callback_max_skew_seconds",
     "VOD_CALLBACK_AUTH_KEY_CACHE_SECONDS": "callback_auth_key_cache_seconds",
+    "VOD_CALLBACK_CONFIRM_UPLOAD": "callback_confirm_upload",
     "WORK_QUEUE_URL": "work_queue_url",
     "POWERTOOLS_METRICS_NAMESPACE": "metrics_namespace",
     "POWERTOOLS_SERVICE_NAME": "service_name",
@@ -87,6 +88,8 @@ class Settings(BaseModel):
         default=DEFAULT_CALLBACK_MAX_SKEW_SECONDS, ge=1, le=3_600
     )
     callback_auth_key_cache_seconds: int = Field(default=300, ge=0, le=86_400)
+    # A callback's body is not signed: ask VOD whether the upload really ended before deleting.
+    callback_confirm_upload: bool = True
     work_queue_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
     service_name: str = DEFAULT_SERVICE_NAME

@@ -1,12 +1,13 @@
-"""The VOD adapter: one DeleteMultipartUpload call through the OpenAPI core, retried sensibly.
+"""The VOD adapter: VOD operations through the OpenAPI core's ``call_api``, retried sensibly.
 
 It knows VOD (parameters, error codes, what is worth retrying) and nothing of Lambda: the
-caller passes a deadline on the monotonic clock and gets a typed answer back.
+caller passes a deadline on the monotonic clock and gets a typed answer back, or a
+``CleanupFailedError`` saying why the event must be kept for later.
 """
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from alibabacloud_credentials.client import Client as CredentialClient
@@ -16,30 +17,39 @@ from alibabacloud_tea_openapi.utils_models import Config, OpenApiRequest, Params
 from darabonba.exceptions import UnretryableException
 from darabonba.runtime import RuntimeOptions
 
-from vod_parts_cleanup.models import CleanupStatus, ErrorKind
+from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
 from vod_parts_cleanup.settings import Settings
 
 API_VERSION = "2017-03-21"
-ACTION = "DeleteMultipartUpload"
 MEDIA_TYPE_VIDEO = "video"
 
-# Exactly what the official VOD SDK (alibabacloud-vod20170321) passes for this operation.
-DELETE_MULTIPART_UPLOAD = Params(
-    action=ACTION,
-    version=API_VERSION,
-    protocol="HTTPS",
-    pathname="/",
-    method="POST",
-    auth_type="AK",
-    style="RPC",
-    req_body_type="formData",
-    body_type="json",
-)
 
-# VOD error codes, compared lower-case: VOD itself writes ServiceUnAvailable.
-_ANSWER_BY_CODE: dict[str, CleanupStatus] = {
+def _rpc_operation(action: str) -> Params:
+    """Exactly what the official VOD SDK (alibabacloud-vod20170321) passes for an operation."""
+    return Params(
+        action=action,
+        version=API_VERSION,
+        protocol="HTTPS",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
+
+
+DELETE_MULTIPART_UPLOAD = _rpc_operation("DeleteMultipartUpload")
+GET_VIDEO_INFO = _rpc_operation("GetVideoInfo")
+# Every operation the function calls: the RAM policy in deploy/ allows exactly these.
+OPERATIONS = (DELETE_MULTIPART_UPLOAD, GET_VIDEO_INFO)
+
+# VOD error codes are compared lower-case: VOD itself writes ServiceUnAvailable.
+VIDEO_NOT_FOUND = "invalidvideo.notfound"
+# DeleteMultipartUpload's answers that end the cleanup (anything else is kept for a retry).
+_DELETE_ANSWERS: dict[str, CleanupStatus] = {
     "invalidmultipartupload.notfound": CleanupStatus.ALREADY_CLEAN,
-    "invalidvideo.notfound": CleanupStatus.MEDIA_NOT_FOUND,
+    VIDEO_NOT_FOUND: CleanupStatus.MEDIA_NOT_FOUND,
     "invalidfile.notfound": CleanupStatus.MEDIA_NOT_FOUND,
     "invalidparameter": CleanupStatus.REJECTED,
 }
@@ -63,6 +73,7 @@ class CredentialsUnavailableError(Exception):
 class VodCall:
     """One HTTP exchange with VOD, reported for logs and the VodLatency metric."""
 
+    action: str
     video_id: str
     attempt: int
     latency_ms: float
@@ -73,7 +84,7 @@ class VodCall:
 
 @dataclass(frozen=True)
 class VodAnswer:
-    """VOD's final answer for one video after any retries."""
+    """VOD's final answer to one DeleteMultipartUpload, after any retries."""
 
     status: CleanupStatus
     request_id: str | None
@@ -81,26 +92,43 @@ class VodAnswer:
     attempts: int
 
 
-class VodCallFailedError(Exception):
-    """VOD could not be asked, or answered with an error that a later retry may fix."""
+@dataclass(frozen=True)
+class VideoStatusAnswer:
+    """The video's status as GetVideoInfo reports it; ``status`` is None for a video VOD
+    does not know."""
 
-    def __init__(
-        self, *, kind: ErrorKind, error_code: str, request_id: str | None, attempts: int
-    ) -> None:
-        self.kind = kind
-        self.error_code = error_code
-        self.request_id = request_id
-        self.attempts = attempts
-        super().__init__(f"VOD {ACTION} failed: {kind} error {error_code}")
+    status: str | None
+    request_id: str | None
+    error_code: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """The last exchange of a call: a body, or an error code the caller treats as an answer."""
+
+    body: Mapping[str, object]
+    request_id: str | None
+    error_code: str | None
+    attempts: int
 
 
 @dataclass(frozen=True)
 class _Failure:
+    """An exchange that failed, sorted by what may fix it."""
+
     kind: ErrorKind
     error_code: str
     request_id: str | None
     http_status: int | None
     retry_after_seconds: float = 0.0
+
+
+OnCall = Callable[[VodCall], None]
+
+
+def _ignore(call: VodCall) -> None:
+    """The default listener: nobody wants to hear about the exchanges."""
 
 
 def build_openapi_client(settings: Settings, credential: CredentialClient) -> OpenApiClient:
@@ -117,7 +145,7 @@ def build_openapi_client(settings: Settings, credential: CredentialClient) -> Op
 
 
 class VodClient:
-    """Deletes a video's upload parts, retrying transient failures within the caller's time."""
+    """Calls VOD for one video at a time, retrying transient failures within the caller's time."""
 
     def __init__(
         self,
@@ -135,90 +163,120 @@ class VodClient:
         self._clock = clock
 
     def delete_multipart_upload(
-        self,
-        video_id: str,
-        *,
-        deadline: float | None,
-        on_call: Callable[[VodCall], None] = lambda call: None,
+        self, video_id: str, *, deadline: float | None, on_call: OnCall = _ignore
     ) -> VodAnswer:
-        """Ask VOD to drop the video's parts; raise VodCallFailedError if it cannot be done now.
+        """Ask VOD to drop the video's parts; CleanupFailedError if it cannot be done now.
 
         ``deadline`` is a ``clock()`` value by which the call must be over (None: no limit);
         ``on_call`` hears of every HTTP exchange, retries included.
         """
+        query = {"MediaId": video_id, "MediaType": MEDIA_TYPE_VIDEO}
+        reply = self._call(
+            DELETE_MULTIPART_UPLOAD,
+            query,
+            video_id=video_id,
+            answer_codes=_DELETE_ANSWERS.keys(),
+            deadline=deadline,
+            on_call=on_call,
+        )
+        status = CleanupStatus.DELETED
+        if reply.error_code is not None:
+            status = _DELETE_ANSWERS[reply.error_code.lower()]
+        return VodAnswer(status, reply.request_id, reply.error_code, reply.attempts)
+
+    def video_status(
+        self, video_id: str, *, deadline: float | None, on_call: OnCall = _ignore
+    ) -> VideoStatusAnswer:
+        """The video's status (GetVideoInfo), None if VOD does not know the video."""
+        reply = self._call(
+            GET_VIDEO_INFO,
+            {"VideoId": video_id},
+            video_id=video_id,
+            answer_codes={VIDEO_NOT_FOUND},
+            deadline=deadline,
+            on_call=on_call,
+        )
+        video = reply.body.get("Video")
+        status = video.get("Status") if isinstance(video, Mapping) else None
+        if reply.error_code is None and not isinstance(status, str):
+            raise CleanupFailedError(
+                kind=ErrorKind.TRANSIENT,
+                error_code="UnreadableAnswer",
+                video_id=video_id,
+                vod_request_id=reply.request_id,
+                attempts=reply.attempts,
+            )
+        known_status = status if isinstance(status, str) else None
+        return VideoStatusAnswer(known_status, reply.request_id, reply.error_code, reply.attempts)
+
+    def _call(
+        self,
+        operation: Params,
+        query: dict[str, str],
+        *,
+        video_id: str,
+        answer_codes: Collection[str],
+        deadline: float | None,
+        on_call: OnCall,
+    ) -> _Reply:
+        """Call until VOD answers (or answers with one of ``answer_codes``), within the deadline."""
         attempt = 0
         while True:
             attempt += 1
             read_timeout_ms = self._read_timeout_for(deadline)
             if read_timeout_ms is None:
-                raise VodCallFailedError(
+                raise CleanupFailedError(
                     kind=ErrorKind.TRANSIENT,
                     error_code=DEADLINE_ERROR_CODE,
-                    request_id=None,
+                    video_id=video_id,
+                    vod_request_id=None,
                     attempts=attempt - 1,
                 )
-            outcome = self._call_once(video_id, attempt, read_timeout_ms, on_call)
-            if isinstance(outcome, VodAnswer):
-                return outcome
-            pause = self._pause_before_retry(outcome, attempt, deadline)
+            started = self._clock()
+            outcome = self._exchange(operation, query, read_timeout_ms)
+            failure = outcome if isinstance(outcome, _Failure) else None
+            body = _body_of(outcome) if not isinstance(outcome, _Failure) else {}
+            request_id = failure.request_id if failure else _known(body.get("RequestId"))
+            on_call(
+                VodCall(
+                    action=str(operation.action),
+                    video_id=video_id,
+                    attempt=attempt,
+                    latency_ms=(self._clock() - started) * 1000,
+                    request_id=request_id,
+                    error_code=failure.error_code if failure else None,
+                    http_status=failure.http_status if failure else 200,
+                )
+            )
+            if failure is None:
+                return _Reply(body, request_id, None, attempt)
+            if failure.error_code.lower() in answer_codes:
+                return _Reply({}, request_id, failure.error_code, attempt)
+            pause = self._pause_before_retry(failure, attempt, deadline)
             if pause is None:
-                raise VodCallFailedError(
-                    kind=outcome.kind,
-                    error_code=outcome.error_code,
-                    request_id=outcome.request_id,
+                raise CleanupFailedError(
+                    kind=failure.kind,
+                    error_code=failure.error_code,
+                    video_id=video_id,
+                    vod_request_id=failure.request_id,
                     attempts=attempt,
                 )
             self._sleep(pause)
 
-    def _call_once(
-        self,
-        video_id: str,
-        attempt: int,
-        read_timeout_ms: int,
-        on_call: Callable[[VodCall], None],
-    ) -> VodAnswer | _Failure:
-        request = OpenApiRequest(query={"MediaId": video_id, "MediaType": MEDIA_TYPE_VIDEO})
+    def _exchange(
+        self, operation: Params, query: dict[str, str], read_timeout_ms: int
+    ) -> dict[str, object] | _Failure:
         runtime = RuntimeOptions(
             read_timeout=read_timeout_ms,
             connect_timeout=min(self._connect_timeout_ms, read_timeout_ms),
         )
-        started = self._clock()
         try:
-            response = self._client.call_api(DELETE_MULTIPART_UPLOAD, request, runtime)
-        except Exception as error:  # every failure is classified below
-            failure = _classify_failure(error)
-            on_call(self._exchange(video_id, attempt, started, failure.request_id, failure))
-            answer_status = _ANSWER_BY_CODE.get(failure.error_code.lower())
-            if answer_status is not None:
-                return VodAnswer(
-                    status=answer_status,
-                    request_id=failure.request_id,
-                    error_code=failure.error_code,
-                    attempts=attempt,
-                )
-            return failure
-        request_id = _request_id_of(response)
-        on_call(self._exchange(video_id, attempt, started, request_id, None))
-        return VodAnswer(
-            status=CleanupStatus.DELETED, request_id=request_id, error_code=None, attempts=attempt
-        )
-
-    def _exchange(
-        self,
-        video_id: str,
-        attempt: int,
-        started: float,
-        request_id: str | None,
-        failure: _Failure | None,
-    ) -> VodCall:
-        return VodCall(
-            video_id=video_id,
-            attempt=attempt,
-            latency_ms=(self._clock() - started) * 1000,
-            request_id=request_id,
-            error_code=failure.error_code if failure else None,
-            http_status=failure.http_status if failure else 200,
-        )
+            response: dict[str, object] = self._client.call_api(
+                operation, OpenApiRequest(query=query), runtime
+            )
+        except Exception as error:  # every failure is classified
+            return _classify_failure(error)
+        return response
 
     def _read_timeout_for(self, deadline: float | None) -> int | None:
         """The read timeout that still ends before the deadline, or None if no time is left."""
@@ -278,8 +336,6 @@ def _known(value: object) -> str | None:
     return str(value)
 
 
-def _request_id_of(response: dict[str, object]) -> str | None:
+def _body_of(response: Mapping[str, object]) -> Mapping[str, object]:
     body = response.get("body")
-    if isinstance(body, dict):
-        return _known(body.get("RequestId"))
-    return None
+    return body if isinstance(body, Mapping) else {}

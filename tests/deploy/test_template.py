@@ -18,6 +18,7 @@ from vod_parts_cleanup import settings as settings_module
 from vod_parts_cleanup.local.dynamodb import load_template
 from vod_parts_cleanup.observability import MetricName
 from vod_parts_cleanup.settings import ENVIRONMENT_VARIABLES
+from vod_parts_cleanup.vod_client import OPERATIONS as VOD_OPERATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -480,10 +481,12 @@ def test_outputs_tell_where_to_send_events_and_what_to_watch(template: dict[str,
     assert outputs["CallbackUrl"]["Value"]["Fn::Sub"].startswith("https://${CallbackApi}.")
 
 
-def test_the_alibaba_ram_policy_allows_only_delete_multipart_upload() -> None:
+def test_the_alibaba_ram_policy_allows_exactly_the_operations_the_function_calls() -> None:
     policy = json.loads((ROOT / "deploy" / "alibaba-ram-policy.json").read_text(encoding="utf-8"))
     assert policy["Version"] == "1"
     # VOD has no resource-level permissions: "*" is the only Resource it accepts.
-    assert policy["Statement"] == [
-        {"Effect": "Allow", "Action": ["vod:DeleteMultipartUpload"], "Resource": ["*"]}
-    ]
+    [statement] = policy["Statement"]
+    assert (statement["Effect"], statement["Resource"]) == ("Allow", ["*"])
+    called = {f"vod:{operation.action}" for operation in VOD_OPERATIONS}
+    assert sorted(statement["Action"]) == sorted(called)
+    assert {"vod:DeleteMultipartUpload", "vod:GetVideoInfo"} <= called

@@ -13,7 +13,6 @@ from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
 from vod_parts_cleanup.settings import Settings, SettingsError
-from vod_parts_cleanup.vod_client import VodCallFailedError
 
 SECRET_ID = "vod-parts-cleanup/alibaba-access-key"
 VIDEO_ID = "3c9d5e0f1a2b4c6d8e0f1a2b3c4d5e6f"
@@ -81,7 +80,7 @@ def test_an_unusable_secret_is_a_configuration_error_that_shows_no_value(
         secrets.create_secret(Name=SECRET_ID, SecretString=secret_string)
     configured = secret_settings(settings)
     client = vod_client_for(configured)
-    with pytest.raises(VodCallFailedError) as failure:
+    with pytest.raises(CleanupFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=None)
     assert (failure.value.kind, failure.value.error_code) == (
         ErrorKind.CONFIGURATION,

@@ -1,5 +1,5 @@
 """VOD's signed HTTP callbacks through API Gateway (HTTP API, payload 2.0), end to end: the real
-handler, the real signature check, moto DynamoDB (replay guard, idempotency) and SQS (the
+handler, the real signature check, moto DynamoDB (idempotency) and SQS (the
 work queue), and the local VOD over real HTTP."""
 
 import base64
@@ -397,7 +397,7 @@ def test_without_authentication_configured_no_callback_is_accepted(
     assert any(log["level"] == "ERROR" for log in emitted.logs)
 
 
-# --- replays ------------------------------------------------------------------------------
+# --- one header pair, many notifications --------------------------------------------------
 
 
 def test_vods_own_retry_with_the_same_body_passes_to_idempotency(
@@ -412,66 +412,142 @@ def test_vods_own_retry_with_the_same_body_passes_to_idempotency(
     again = answer_of(deployed_handler.lambda_handler(event, context))
     assert first == again
     assert first[0] == 200
-    assert len(stand_in.requests) == 1
+    assert [r.action for r in stand_in.requests] == ["GetVideoInfo", "DeleteMultipartUpload"]
     emitted = output()
     assert "IdempotentReplay" in emitted.metric_names()
     assert "CallbackRejected" not in emitted.metric_names()
 
 
-def test_a_replayed_header_pair_with_another_body_is_refused(
+def test_different_notifications_sharing_one_header_pair_are_all_accepted(
+    deployed_handler: ModuleType,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    idempotency_table: IdempotencyTable,
+    output: ReadOutput,
+) -> None:
+    """VOD signs every callback of one second with the same pair: five uploads ending
+    together arrive with identical headers and different bodies. Each is cleaned once, and
+    authenticating a callback writes nothing to the table of its own."""
+    timestamp = int(time.time())
+    template = load_event("http-completed.json")
+    video_ids = [f"{number:032x}" for number in range(1, 6)]
+    events = []
+    for video_id in video_ids:
+        stand_in.add_video(video_id)
+        body = json.dumps(body_of(template) | {"VideoId": video_id})
+        events.append(signed(template, timestamp=timestamp, body=body))
+    pairs = {(e["headers"]["x-vod-timestamp"], e["headers"]["x-vod-signature"]) for e in events}
+    assert len(pairs) == 1
+
+    answers = [answer_of(deployed_handler.lambda_handler(event, context)) for event in events]
+    assert [(status, answer["status"]) for status, answer in answers] == [(200, "deleted")] * 5
+    assert not any(stand_in.has_parts(video_id) for video_id in video_ids)
+    deletes = [r.query["MediaId"] for r in stand_in.requests if r.action == "DeleteMultipartUpload"]
+    assert sorted(deletes) == video_ids
+    # One idempotency record per notification, nothing for the header pair.
+    assert len(idempotency_table.items()) == 5
+    assert "CallbackRejected" not in output().metric_names()
+
+    # VOD's own retry of one of them (same pair, same body) deletes nothing again.
+    status, again = answer_of(deployed_handler.lambda_handler(events[2], context))
+    assert (status, again) == answers[2]
+    deletes = [r for r in stand_in.requests if r.action == "DeleteMultipartUpload"]
+    assert len(deletes) == 5
+
+
+# --- what the body claims, confirmed with VOD ----------------------------------------------
+
+
+def test_a_callback_is_confirmed_with_vod_before_the_delete(
+    deployed_handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
+    event = callback()
+    video_id = body_of(event)["VideoId"]
+    stand_in.add_video(video_id, status="UploadSucc")
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert (status, answer["status"], answer["attempts"]) == (200, "deleted", 2)
+    assert [(r.action, r.status) for r in stand_in.requests] == [
+        ("GetVideoInfo", 200),
+        ("DeleteMultipartUpload", 200),
+    ]
+    assert stand_in.requests[0].query == {"VideoId": video_id}
+
+
+def test_a_callback_for_a_video_still_uploading_is_skipped_but_the_same_via_sqs_is_cleaned(
     deployed_handler: ModuleType,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutput,
 ) -> None:
+    """A forged (or premature) 'upload ended' for an upload in progress deletes nothing; an
+    uploader reporting its own failed resumable upload through SQS (IAM) is believed."""
+    event = callback("http-failed.json")
+    video_id = body_of(event)["VideoId"]
+    stand_in.add_video(video_id, status="Uploading")
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert status == 200
+    assert (answer["status"], answer["reason"], answer["videoId"]) == (
+        "skipped",
+        "upload_in_progress",
+        video_id,
+    )
+    assert [r.action for r in stand_in.requests] == ["GetVideoInfo"]
+    assert stand_in.has_parts(video_id)
+    emitted = output()
+    [skipped] = emitted.counted("CleanupSkipped")
+    assert skipped.dimensions["Reason"] == "upload_in_progress"
+    [warning] = [log for log in emitted.logs if log.get("result", {}).get("status") == "skipped"]
+    assert warning["level"] == "WARNING"
+
+    record = load_event("sqs-failed.json")
+    record["Records"][0]["body"] = event["body"]
+    assert deployed_handler.lambda_handler(record, context) == {"batchItemFailures": []}
+    assert not stand_in.has_parts(video_id)
+    assert [r.action for r in stand_in.requests] == ["GetVideoInfo", "DeleteMultipartUpload"]
+
+
+def test_a_callback_for_a_video_vod_does_not_know_deletes_nothing(
+    deployed_handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+) -> None:
     event = callback()
-    stand_in.add_video(body_of(event)["VideoId"])
-    assert deployed_handler.lambda_handler(event, context)["statusCode"] == 200
-    other_video = "0123456789abcdef0123456789abcdef"
-    stand_in.add_video(other_video)
-    replay = json.loads(json.dumps(event))
-    replay["body"] = json.dumps(body_of(event) | {"VideoId": other_video})
-    status, answer = answer_of(deployed_handler.lambda_handler(replay, context))
-    assert (status, answer["reason"]) == (401, "replay")
-    assert stand_in.has_parts(other_video)
-    assert len(stand_in.requests) == 1
-    [rejected] = output().counted("CallbackRejected")
-    assert rejected.dimensions["Reason"] == "replay"
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert (status, answer["status"], answer["errorCode"]) == (
+        200,
+        "media_not_found",
+        "InvalidVideo.NotFound",
+    )
+    assert [r.action for r in stand_in.requests] == ["GetVideoInfo"]
 
 
-def test_the_table_keeps_a_hash_of_the_pair_never_the_signature(
+def test_the_confirmation_can_be_turned_off(
     deployed_handler: ModuleType,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    idempotency_table: IdempotencyTable,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    configure(deployed_handler, monkeypatch, callback_confirm_upload=False)
     event = callback()
-    stand_in.add_video(body_of(event)["VideoId"])
-    deployed_handler.lambda_handler(event, context)
-    stored = json.dumps(idempotency_table.items())
-    assert event["headers"]["x-vod-signature"] not in stored
-    [replay_item] = [
-        item
-        for item in idempotency_table.items()
-        if item["id"]["S"].startswith("vod-parts-cleanup#callback#")
-    ]
-    timestamp = int(event["headers"]["x-vod-timestamp"])
-    assert int(replay_item["expiration"]["N"]) > timestamp + 300
+    stand_in.add_video(body_of(event)["VideoId"], status="Uploading")
+    assert answer_of(deployed_handler.lambda_handler(event, context))[1]["status"] == "deleted"
+    assert [r.action for r in stand_in.requests] == ["DeleteMultipartUpload"]
 
 
-def test_an_unreachable_replay_store_answers_503(
-    handler: ModuleType,
+def test_a_status_check_vod_refuses_keeps_the_callback(
+    deployed_handler: ModuleType,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
-    aws: None,
+    work_queue: WorkQueue,
 ) -> None:
-    configure(handler, monkeypatch, idempotency_table_name="no-such-table")
+    """E.g. a RAM policy without vod:GetVideoInfo: a configuration error, the event is kept."""
     event = callback()
-    stand_in.add_video(body_of(event)["VideoId"])
-    status, answer = answer_of(handler.lambda_handler(event, context))
-    assert (status, answer["reason"]) == (503, "replay_check_unavailable")
-    assert stand_in.requests == []
+    video_id = body_of(event)["VideoId"]
+    stand_in.add_video(video_id)
+    stand_in.fail_next("Forbidden.RAM", status=403, action="GetVideoInfo")
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
+    assert (status, answer["status"], answer["errorCode"]) == (200, "queued", "Forbidden.RAM")
+    assert stand_in.has_parts(video_id)
+    [queued] = work_queue.receive()
+    assert queued["Body"] == event["body"]
 
 
 # --- bodies -------------------------------------------------------------------------------

@@ -14,14 +14,9 @@ from pydantic import SecretStr
 
 from tests.conftest import vod_client_for
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
-from vod_parts_cleanup.models import CleanupStatus, ErrorKind
+from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
 from vod_parts_cleanup.settings import Settings
-from vod_parts_cleanup.vod_client import (
-    VodCall,
-    VodCallFailedError,
-    VodClient,
-    build_openapi_client,
-)
+from vod_parts_cleanup.vod_client import VodCall, VodClient, build_openapi_client
 
 VIDEO_ID = "5aed81b74ba84920be578cdfe004af4b"
 
@@ -48,8 +43,8 @@ def test_parts_are_deleted(stand_in: LocalVod, client: VodClient) -> None:
     assert not stand_in.has_parts(VIDEO_ID)
     [request] = stand_in.requests
     assert answer.request_id == request.request_id
-    assert [(call.attempt, call.http_status, call.request_id) for call in calls] == [
-        (1, 200, request.request_id)
+    assert [(call.action, call.attempt, call.http_status, call.request_id) for call in calls] == [
+        ("DeleteMultipartUpload", 1, 200, request.request_id)
     ]
 
 
@@ -166,12 +161,12 @@ def test_transient_errors_that_persist_fail_after_the_last_attempt(
 ) -> None:
     stand_in.add_video(VIDEO_ID)
     stand_in.fail_next("ServiceUnAvailable", status=503, times=settings.max_attempts)
-    with pytest.raises(VodCallFailedError) as failure:
+    with pytest.raises(CleanupFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=None)
     assert failure.value.kind is ErrorKind.TRANSIENT
     assert failure.value.error_code == "ServiceUnAvailable"
     assert failure.value.attempts == settings.max_attempts
-    assert failure.value.request_id == stand_in.requests[-1].request_id
+    assert failure.value.vod_request_id == stand_in.requests[-1].request_id
     assert stand_in.has_parts(VIDEO_ID)
 
 
@@ -216,7 +211,7 @@ def test_configuration_errors_are_not_retried(
 ) -> None:
     stand_in.add_video(VIDEO_ID)
     stand_in.fail_next(code, status=status)
-    with pytest.raises(VodCallFailedError) as failure:
+    with pytest.raises(CleanupFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=None)
     assert (failure.value.kind, failure.value.error_code) == (ErrorKind.CONFIGURATION, code)
     assert failure.value.attempts == 1
@@ -229,7 +224,7 @@ def test_a_wrong_secret_is_a_configuration_error_that_names_no_secret(
     stand_in.add_video(VIDEO_ID)
     wrong = "wrong-secret-value-123"
     client = vod_client(settings, access_key_secret=SecretStr(wrong))
-    with pytest.raises(VodCallFailedError) as failure:
+    with pytest.raises(CleanupFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=None)
     assert (failure.value.kind, failure.value.error_code) == (
         ErrorKind.CONFIGURATION,
@@ -244,7 +239,7 @@ def test_an_unknown_access_key_is_a_configuration_error(
     stand_in: LocalVod, settings: Settings
 ) -> None:
     client = vod_client(settings, access_key_id="LTAI5tSomebodyElse000")
-    with pytest.raises(VodCallFailedError) as failure:
+    with pytest.raises(CleanupFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=None)
     assert failure.value.error_code == "InvalidAccessKeyId.NotFound"
     assert failure.value.kind is ErrorKind.CONFIGURATION
@@ -255,7 +250,7 @@ def test_an_sts_token_is_sent(settings: Settings) -> None:
         sts_vod.add_video(VIDEO_ID)
         sts_settings = settings.model_copy(update={"vod_endpoint": sts_vod.endpoint})
         without_token = vod_client(sts_settings)
-        with pytest.raises(VodCallFailedError):
+        with pytest.raises(CleanupFailedError):
             without_token.delete_multipart_upload(VIDEO_ID, deadline=None)
         credential = CredentialClient(
             CredentialConfig(
@@ -276,7 +271,7 @@ def test_retries_stop_at_the_deadline(stand_in: LocalVod, settings: Settings) ->
     stand_in.fail_next("Throttling.User", times=100)
     client = vod_client(settings, max_attempts=10)
     started = time.monotonic()
-    with pytest.raises(VodCallFailedError) as failure:
+    with pytest.raises(CleanupFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=started + 1.5)
     assert time.monotonic() < started + 1.5
     assert failure.value.kind is ErrorKind.TRANSIENT
@@ -285,7 +280,7 @@ def test_retries_stop_at_the_deadline(stand_in: LocalVod, settings: Settings) ->
 
 def test_no_call_is_made_when_no_time_is_left(stand_in: LocalVod, client: VodClient) -> None:
     stand_in.add_video(VIDEO_ID)
-    with pytest.raises(VodCallFailedError) as failure:
+    with pytest.raises(CleanupFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=time.monotonic() + 0.1)
     assert (failure.value.error_code, failure.value.attempts) == ("DeadlineExceeded", 0)
     assert stand_in.requests == []
@@ -300,3 +295,50 @@ def test_backoff_grows_and_is_jittered(stand_in: LocalVod, settings: Settings) -
     assert len(pauses) == 3
     ceilings = [0.2, 0.4, 0.8]
     assert all(0 <= pause <= ceiling for pause, ceiling in zip(pauses, ceilings, strict=True))
+
+
+# --- GetVideoInfo: the video's status, to confirm what an unsigned body claims -----------
+
+
+@pytest.mark.parametrize("status", ["Uploading", "UploadFail", "UploadSucc", "Normal"])
+def test_the_video_status_is_read_from_get_video_info(
+    stand_in: LocalVod, client: VodClient, status: str
+) -> None:
+    stand_in.add_video(VIDEO_ID, status=status)
+    calls: list[VodCall] = []
+    answer = client.video_status(VIDEO_ID, deadline=None, on_call=calls.append)
+    [request] = stand_in.requests
+    assert (answer.status, answer.error_code, answer.attempts) == (status, None, 1)
+    assert answer.request_id == request.request_id
+    assert (request.action, request.version, request.query) == (
+        "GetVideoInfo",
+        "2017-03-21",
+        {"VideoId": VIDEO_ID},
+    )
+    assert request.signature_valid
+    assert [(call.action, call.http_status) for call in calls] == [("GetVideoInfo", 200)]
+
+
+def test_a_video_vod_does_not_know_has_no_status(stand_in: LocalVod, client: VodClient) -> None:
+    answer = client.video_status(VIDEO_ID, deadline=None)
+    assert (answer.status, answer.error_code, answer.attempts) == (
+        None,
+        "InvalidVideo.NotFound",
+        1,
+    )
+
+
+def test_the_status_check_is_retried_and_fails_like_any_call(
+    stand_in: LocalVod, client: VodClient
+) -> None:
+    stand_in.add_video(VIDEO_ID, status="Uploading")
+    stand_in.fail_next("Throttling.User", action="GetVideoInfo")
+    assert client.video_status(VIDEO_ID, deadline=None).attempts == 2
+    stand_in.fail_next("Forbidden.RAM", status=403, action="GetVideoInfo")
+    with pytest.raises(CleanupFailedError) as failure:
+        client.video_status(VIDEO_ID, deadline=None)
+    assert (failure.value.kind, failure.value.error_code, failure.value.video_id) == (
+        ErrorKind.CONFIGURATION,
+        "Forbidden.RAM",
+        VIDEO_ID,
+    )
