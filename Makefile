@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 EVENT ?= events/direct-completed.json
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup invoke test lint format check clean build-CleanupFunction package validate
+.PHONY: help setup invoke test lint format check clean redrive build-CleanupFunction package validate
 
 help: ## list the targets
 	@grep -E '^[A-Za-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -35,16 +35,25 @@ test: setup ## run the whole test suite
 	$(VENV)/bin/pytest
 
 lint: setup ## ruff, formatting, mypy and cfn-lint
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
-	$(VENV)/bin/mypy src
+	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff format --check src tests scripts
+	$(VENV)/bin/mypy src scripts
 	if [ -f template.yaml ]; then $(VENV)/bin/cfn-lint template.yaml; fi
 
 format: setup ## apply ruff's fixes and formatting
-	$(VENV)/bin/ruff check --fix src tests
-	$(VENV)/bin/ruff format src tests
+	$(VENV)/bin/ruff check --fix src tests scripts
+	$(VENV)/bin/ruff format src tests scripts
 
 check: lint test validate ## everything CI runs
+
+# Moves the failed-events queue's messages to the work queue (scripts/redrive.py), with the
+# AWS CLI's credentials. A message leaves the source queue only once the work queue has it.
+# Optional: MAX_MESSAGES=n to stop after n messages, REGION=r when the URLs do not name one.
+redrive: setup ## move failed events to the work queue (FROM=url TO=url [DRY_RUN=1])
+	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then \
+		echo "usage: make redrive FROM=<failed-events queue URL> TO=<work queue URL> [DRY_RUN=1]" >&2; exit 2; fi
+	$(PY) -m scripts.redrive --from "$(FROM)" --to "$(TO)" $(if $(filter 1 yes true,$(DRY_RUN)),--dry-run) \
+		$(if $(MAX_MESSAGES),--max-messages "$(MAX_MESSAGES)") $(if $(REGION),--region "$(REGION)")
 
 clean: ## remove the environments and the build outputs
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .aws-sam dist

@@ -1,0 +1,1 @@
+"""Operator tools, run from the repository with the project's environment: python -m scripts.X"""
