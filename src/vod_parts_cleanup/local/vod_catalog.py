@@ -3,10 +3,16 @@
 Why: the operations' rules (required parameters, error codes, what changes) are VOD's
 behaviour the cleanup function depends on; kept apart from sockets and signatures they
 can be read and unit-tested on their own. Nothing here locks: the server does.
+
+Operations (API 2017-03-21): DeleteMultipartUpload, GetVideoInfo, GetVideoList,
+GetUploadDetails. Each method's docstring names the documented facts it follows and the
+choices made where VOD's documentation is silent.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -18,7 +24,10 @@ __all__ = [
     "API_VERSION",
     "DEFAULT_STATUS",
     "DELETE_MULTIPART_UPLOAD",
+    "GET_UPLOAD_DETAILS",
     "GET_VIDEO_INFO",
+    "GET_VIDEO_LIST",
+    "MAX_LISTED",
     "OPERATIONS",
     "VIDEO_STATUSES",
     "Reply",
@@ -31,6 +40,8 @@ __all__ = [
 API_VERSION: Final = "2017-03-21"
 DELETE_MULTIPART_UPLOAD: Final = "DeleteMultipartUpload"
 GET_VIDEO_INFO: Final = "GetVideoInfo"
+GET_VIDEO_LIST: Final = "GetVideoList"
+GET_UPLOAD_DETAILS: Final = "GetUploadDetails"
 VIDEO_STATUSES: Final = frozenset(
     {
         "Uploading",
@@ -46,7 +57,19 @@ VIDEO_STATUSES: Final = frozenset(
 )
 """VOD's video statuses (GetVideoInfo ``Video.Status``)."""
 DEFAULT_STATUS: Final = "UploadSucc"
+MAX_LISTED: Final = 5_000
+"""GetVideoList reaches only the first 5,000 matches of one filter."""
 _TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
+_TIME_SHAPE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_DIGITS: Final = re.compile(r"[0-9]{1,9}")
+_MAX_PAGE_SIZE: Final = 100
+_DEFAULT_PAGE_SIZE: Final = 10
+_NEWEST_FIRST: Final = "CreationTime:Desc"
+_OLDEST_FIRST: Final = "CreationTime:Asc"
+_MAX_MEDIA_IDS: Final = 20
+_UNFINISHED_UPLOADS: Final = frozenset({"Uploading", "UploadFail"})
+# GetVideoList filters the stand-in does not model: refused rather than silently ignored.
+_UNMODELLED_FILTERS: Final = ("CateId", "StorageLocation", "ReferenceIds")
 
 
 def _utc_whole_seconds(moment: datetime) -> datetime:
@@ -59,6 +82,16 @@ def _utc_whole_seconds(moment: datetime) -> datetime:
 def format_time(moment: datetime) -> str:
     """VOD's time format, ``yyyy-MM-ddTHH:mm:ssZ`` in UTC."""
     return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def _parse_time(value: str) -> datetime | None:
+    """A time in VOD's format exactly (strptime alone would take ``2026-1-2T3:4:5Z``)."""
+    if not _TIME_SHAPE.fullmatch(value):
+        return None
+    try:
+        return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +142,22 @@ class Video:
             title=title or video_id,
         )
 
+    def upload_detail(self) -> dict[str, object]:
+        """GetUploadDetails' item for this video (see ``VodCatalog.get_upload_details``)."""
+        finished = self.status not in _UNFINISHED_UPLOADS
+        detail: dict[str, object] = {
+            "MediaId": self.video_id,
+            "Title": self.title,
+            "Status": self.status,
+            "UploadStatus": "UploadSucc" if finished else self.status,
+            "UploadRatio": 1.0 if finished else 0.0,
+            "CreationTime": format_time(self.creation_time),
+            "ModificationTime": format_time(self.modification_time),
+        }
+        if finished:
+            detail["CompletionTime"] = format_time(self.modification_time)
+        return detail
+
     def describe(self) -> dict[str, object]:
         """The fields of VOD's video description that the stand-in models (others omitted)."""
         return {
@@ -129,10 +178,14 @@ class VodCatalog:
 
     def __init__(self) -> None:
         self._videos: dict[str, Video] = {}
+        # (creation time, id) of every video, sorted; rebuilt after adds, so listing
+        # 10,000 videos costs a bisection and a scan of the time window, not a sort.
+        self._by_creation: list[tuple[datetime, str]] | None = []
 
     def add(self, video: Video) -> None:
         """Make the video known; one with the same id is replaced."""
         self._videos[video.video_id] = video
+        self._by_creation = None
 
     def get(self, video_id: str) -> Video | None:
         return self._videos.get(video_id)
@@ -146,6 +199,7 @@ class VodCatalog:
 
     def clear(self) -> None:
         self._videos.clear()
+        self._by_creation = []
 
     def answer(self, action: str, query: Mapping[str, str]) -> Reply:
         """Run the named operation (one of ``OPERATIONS``) on the query's parameters."""
@@ -183,10 +237,182 @@ class VodCatalog:
             return VodError(404, "InvalidVideo.NotFound", "The video does not exist.")
         return {"Video": video.describe()}
 
+    def get_video_list(self, query: Mapping[str, str]) -> Reply:
+        """Videos by status and creation time, a page at a time, within VOD's 5,000 cap.
+
+        Documented: Status is a comma-separated list of video statuses; StartTime and
+        EndTime bound CreationTime, in ``yyyy-MM-ddTHH:mm:ssZ`` (UTC), and the end must be
+        later than the start; PageNo defaults to 1, PageSize to 10 (at most 100); SortBy
+        is ``CreationTime:Desc`` (default) or ``CreationTime:Asc``; only the first 5,000
+        matches of a filter can be fetched, so walk in time windows. Response:
+        ``{Total, VideoList: {Video: [...]}}``.
+
+        Choices where the documentation is silent: both ends of the time range are
+        inclusive; an end equal to the start is refused (the end must be later); a page
+        beyond the 5,000th match is empty rather than an error; Total is the true number
+        of matches (the docs call it the total number of videos), so a client should treat
+        Total >= 5,000 as "narrow the window" whichever way VOD counts; equal creation
+        times are ordered by VideoId (descending with Desc); every malformed value is
+        InvalidParameter (400); filters the stand-in does not model (CateId,
+        StorageLocation, ReferenceIds) are refused rather than ignored.
+        """
+        request = _ListRequest.parse(query)
+        if isinstance(request, VodError):
+            return request
+        matches = self._matching(request)
+        start = (request.page_no - 1) * request.page_size
+        end = min(start + request.page_size, MAX_LISTED)
+        page = [self._videos[video_id].describe() for video_id in matches[start:end]]
+        return {"Total": len(matches), "VideoList": {"Video": page}}
+
+    def _matching(self, request: _ListRequest) -> list[str]:
+        """Ids of the videos the filter matches, in the requested order."""
+        order = self._creation_order()
+        low = 0 if request.start is None else bisect_left(order, request.start, key=_first)
+        high = len(order) if request.end is None else bisect_right(order, request.end, key=_first)
+        matches = [
+            video_id
+            for _, video_id in order[low:high]
+            if request.statuses is None or self._videos[video_id].status in request.statuses
+        ]
+        if request.newest_first:
+            matches.reverse()
+        return matches
+
+    def _creation_order(self) -> list[tuple[datetime, str]]:
+        if self._by_creation is None:
+            self._by_creation = sorted(
+                (video.creation_time, video.video_id) for video in self._videos.values()
+            )
+        return self._by_creation
+
+    def get_upload_details(self, query: Mapping[str, str]) -> Reply:
+        """Upload progress of up to 20 videos.
+
+        Documented: MediaIds (required) is a comma-separated list of at most 20 ids;
+        MediaType is optional with the fixed value ``video``. Response: ``{UploadDetails:
+        [...], NonExistMediaIds, ForbiddenMediaIds}``; each detail carries MediaId, Title,
+        Status (video status), UploadStatus, UploadRatio, CreationTime, ModificationTime,
+        CompletionTime (and FileSize, UploadSize, UploadSource, UploadIP, DeviceModel,
+        which the stand-in does not model and omits).
+
+        Choices where the documentation is silent: more than 20 ids is InvalidParameter
+        (400); repeated ids are answered once, in the order given; UploadStatus is
+        Uploading or UploadFail while the video is in that status and UploadSucc once it
+        has moved on; the stand-in does not know how far an unfinished upload got, so its
+        UploadRatio is 0 (1 once finished); CompletionTime, the last upload activity, is
+        given only for finished uploads; ForbiddenMediaIds is always empty (one account).
+        """
+        ids = [item.strip() for item in query.get("MediaIds", "").split(",") if item.strip()]
+        if not ids:
+            return missing_parameter("MediaIds")
+        if query.get("MediaType", "video") != "video":
+            return invalid_parameter("MediaType")
+        if len(ids) > _MAX_MEDIA_IDS:
+            return invalid_parameter("MediaIds", f"A maximum of {_MAX_MEDIA_IDS} IDs is allowed.")
+        unique = list(dict.fromkeys(ids))
+        return {
+            "UploadDetails": [
+                self._videos[media_id].upload_detail()
+                for media_id in unique
+                if media_id in self._videos
+            ],
+            "NonExistMediaIds": [media_id for media_id in unique if media_id not in self._videos],
+            "ForbiddenMediaIds": [],
+        }
+
+
+def _first(item: tuple[datetime, str]) -> datetime:
+    return item[0]
+
+
+class _RefusedParameterError(Exception):
+    """A parameter VOD would refuse: InvalidParameter, naming it and saying why."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.error = invalid_parameter(name, why)
+        super().__init__(self.error.message)
+
+
+@dataclass(frozen=True)
+class _ListRequest:
+    """GetVideoList's parameters, checked."""
+
+    statuses: frozenset[str] | None
+    start: datetime | None
+    end: datetime | None
+    page_no: int
+    page_size: int
+    newest_first: bool
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> _ListRequest | VodError:
+        try:
+            return cls._checked(query)
+        except _RefusedParameterError as refused:
+            return refused.error
+
+    @classmethod
+    def _checked(cls, query: Mapping[str, str]) -> _ListRequest:
+        for name in _UNMODELLED_FILTERS:
+            if query.get(name):
+                raise _RefusedParameterError(name, "The stand-in does not model it.")
+        start = _optional_time(query, "StartTime")
+        end = _optional_time(query, "EndTime")
+        if start is not None and end is not None and end <= start:
+            raise _RefusedParameterError(
+                "EndTime", "The end time must be later than the start time."
+            )
+        sort_by = query.get("SortBy") or _NEWEST_FIRST
+        if sort_by not in (_NEWEST_FIRST, _OLDEST_FIRST):
+            raise _RefusedParameterError("SortBy", f"Use {_NEWEST_FIRST} or {_OLDEST_FIRST}.")
+        return cls(
+            statuses=_statuses(query.get("Status", "")),
+            start=start,
+            end=end,
+            page_no=_whole_number(query, "PageNo", default=1, maximum=None),
+            page_size=_whole_number(
+                query, "PageSize", default=_DEFAULT_PAGE_SIZE, maximum=_MAX_PAGE_SIZE
+            ),
+            newest_first=sort_by == _NEWEST_FIRST,
+        )
+
+
+def _statuses(value: str) -> frozenset[str] | None:
+    """The comma-separated statuses asked for; None (any status) when there are none."""
+    statuses = frozenset(status.strip() for status in value.split(",") if status.strip())
+    unknown = sorted(statuses - VIDEO_STATUSES)
+    if unknown:
+        raise _RefusedParameterError("Status", f"Unknown status: {', '.join(unknown)}.")
+    return statuses or None
+
+
+def _optional_time(query: Mapping[str, str], name: str) -> datetime | None:
+    value = query.get(name)
+    if not value:
+        return None
+    moment = _parse_time(value)
+    if moment is None:
+        raise _RefusedParameterError(name, "Use the format yyyy-MM-ddTHH:mm:ssZ (UTC).")
+    return moment
+
+
+def _whole_number(query: Mapping[str, str], name: str, *, default: int, maximum: int | None) -> int:
+    value = query.get(name)
+    if not value:
+        return default
+    number = int(value) if _DIGITS.fullmatch(value) else 0
+    if number < 1 or (maximum is not None and number > maximum):
+        limit = "" if maximum is None else f" and at most {maximum}"
+        raise _RefusedParameterError(name, f"Use a whole number of at least 1{limit}.")
+    return number
+
 
 OPERATIONS: Final[Mapping[str, Callable[[VodCatalog, Mapping[str, str]], Reply]]] = {
     DELETE_MULTIPART_UPLOAD: VodCatalog.delete_multipart_upload,
     GET_VIDEO_INFO: VodCatalog.get_video_info,
+    GET_VIDEO_LIST: VodCatalog.get_video_list,
+    GET_UPLOAD_DETAILS: VodCatalog.get_upload_details,
 }
 """The actions the stand-in answers (API version 2017-03-21); any other is not found."""
 
