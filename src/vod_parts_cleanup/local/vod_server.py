@@ -1,44 +1,57 @@
-"""A local stand-in for Alibaba Cloud VOD: DeleteMultipartUpload and GetVideoInfo.
+"""A local stand-in for Alibaba Cloud VOD, served over real HTTP in a background thread.
 
 Why: the cleanup function must be exercised end to end - real SDK, real HTTP, real
 ACS3-HMAC-SHA256 signatures - without an Alibaba Cloud account, and its error handling
 must meet the failures VOD produces (auth errors, throttling, 5xx, dropped connections,
-slow answers). The stand-in verifies every request the way Alibaba Cloud's gateway does
-(it recomputes the signature from what arrived on the wire) and answers with VOD's
-codes and JSON error bodies. Standard library only, so it can run anywhere.
+slow answers). This module is the HTTP server and the ``LocalVod`` facade tests drive;
+it verifies every request with ``acs3`` (from what arrived on the wire, as Alibaba Cloud's
+gateway does), applies scripted faults and rate limits, runs the operation on the
+``vod_catalog`` and answers with VOD's codes and JSON error bodies. Standard library only,
+so it can run anywhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import hmac
 import json
 import socket
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Final, Self, cast
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from vod_parts_cleanup.local.acs3 import (
+    REDACTED,
+    NonceMemory,
+    ReceivedRequest,
+    redact_authorization,
+    verify,
+)
+from vod_parts_cleanup.local.vod_catalog import (
+    API_VERSION,
+    DEFAULT_STATUS,
+    OPERATIONS,
+    Reply,
+    Video,
+    VodCatalog,
+    ids_named,
+)
+from vod_parts_cleanup.local.vod_errors import VodError, missing_parameter
+
 __all__ = [
-    "API_VERSION",
     "LOCAL_ACCESS_KEY_ID",
     "LOCAL_ACCESS_KEY_SECRET",
-    "OPERATION",
-    "OPERATIONS",
-    "VIDEO_STATUSES",
     "LocalVod",
     "RecordedRequest",
-    "Video",
     "main",
 ]
 
@@ -47,40 +60,6 @@ LOCAL_ACCESS_KEY_ID: Final = "LTAI5tLocalStandIn0000"
 LOCAL_ACCESS_KEY_SECRET: Final = "local-stand-in-secret-not-a-real-key"  # noqa: S105 - public dummy
 """Public dummy AccessKey secret the stand-in accepts by default (not a real key)."""
 
-OPERATION: Final = "DeleteMultipartUpload"
-API_VERSION: Final = "2017-03-21"
-GET_VIDEO_INFO: Final = "GetVideoInfo"
-VIDEO_STATUSES: Final = frozenset(
-    {
-        "Uploading",
-        "UploadFail",
-        "UploadSucc",
-        "Transcoding",
-        "TranscodeFail",
-        "Checking",
-        "Blocked",
-        "Normal",
-        "ProduceFail",
-    }
-)
-"""VOD's video statuses (GetVideoInfo ``Video.Status``)."""
-DEFAULT_STATUS: Final = "UploadSucc"
-_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
-
-_ALGORITHM: Final = "ACS3-HMAC-SHA256"
-_MAX_CLOCK_SKEW: Final = timedelta(minutes=15)
-# A nonce must stay remembered for as long as a request carrying it can still pass the
-# timestamp check: its x-acs-date may lie up to 15 min ahead and it stays fresh 15 min.
-_NONCE_MEMORY_SECONDS: Final = 2 * _MAX_CLOCK_SKEW.total_seconds()
-_REQUIRED_SIGNED_HEADERS: Final = (
-    "host",
-    "x-acs-action",
-    "x-acs-version",
-    "x-acs-date",
-    "x-acs-signature-nonce",
-    "x-acs-content-sha256",
-)
-_REDACTED: Final = "<redacted>"
 _JSON_CONTENT_TYPE: Final = "application/json;charset=utf-8"
 _DROPPED_STATUS: Final = 0
 _THROTTLED: Final = "Throttling.User"
@@ -119,22 +98,6 @@ class _Failure:
 
 
 @dataclass(frozen=True)
-class _Wire:
-    """What arrived on the wire, before any judgement."""
-
-    method: str
-    target: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, list[str]]  # lower-case name -> values in arrival order
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        values = self.headers.get(name)
-        return ",".join(values) if values else None
-
-
-@dataclass(frozen=True)
 class _Answer:
     """How the stand-in answers one request (``drop`` means no answer at all)."""
 
@@ -144,315 +107,31 @@ class _Answer:
     drop: bool = False
 
 
-@dataclass(frozen=True)
-class _Error:
-    status: int
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class _Authorization:
-    algorithm: str
-    credential: str
-    signed_headers: list[str]
-    signature: str
-
-
 def _new_request_id() -> str:
     """Return a RequestId shaped like VOD's (upper-case UUID)."""
     return str(uuid.uuid4()).upper()
 
 
-def _parse_authorization(value: str) -> _Authorization | None:
-    """Split an ACS3 Authorization header into its parts; None when malformed."""
-    algorithm, _, rest = value.strip().partition(" ")
-    fields: dict[str, str] = {}
-    for part in rest.split(","):
-        key, sep, val = part.strip().partition("=")
-        if not sep:
-            return None
-        fields[key] = val
-    credential = fields.get("Credential", "")
-    signed = fields.get("SignedHeaders", "")
-    signature = fields.get("Signature", "")
-    if not (algorithm and credential and signed and signature):
-        return None
-    return _Authorization(algorithm, credential, signed.split(";"), signature)
-
-
-def _redact_authorization(value: str) -> str:
-    """Keep who signed and what was signed, never the signature itself."""
-    auth = _parse_authorization(value)
-    if auth is None:
-        return _REDACTED
-    return (
-        f"{auth.algorithm} Credential={auth.credential},"
-        f"SignedHeaders={';'.join(auth.signed_headers)},Signature={_REDACTED}"
-    )
-
-
-def _canonical_query(query: dict[str, str]) -> str:
-    """Canonicalise the query exactly like tea-openapi's get_canonical_query_string."""
-    return "&".join(f"{key}={quote(query[key], safe='~')}" for key in sorted(query))
-
-
-def _string_to_sign(wire: _Wire, signed_headers: list[str], payload_hash: str) -> str:
-    """Rebuild the ACS3 string-to-sign from the received request."""
-    names = sorted(set(signed_headers))
-    canonical_headers = "".join(
-        f"{name}:{','.join(sorted(v.strip() for v in wire.headers.get(name, [])))}\n"
-        for name in names
-    )
-    canonical_request = "\n".join(
-        [
-            wire.method,
-            wire.path or "/",
-            _canonical_query(wire.query),
-            canonical_headers,
-            ";".join(names),
-            payload_hash,
-        ]
-    )
-    digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
-    return f"{_ALGORITHM}\n{digest}"
-
-
-def _parse_acs_date(value: str) -> datetime | None:
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _check_signing_shape(wire: _Wire) -> _Authorization | _Error:
-    """Parse Authorization and insist that host and every x-acs-* header are signed."""
-    raw = wire.header("authorization")
-    if raw is None:
-        return _Error(400, "IncompleteSignature", "The Authorization header is missing.")
-    auth = _parse_authorization(raw)
-    if auth is None:
-        return _Error(400, "IncompleteSignature", "The Authorization header is malformed.")
-    if auth.algorithm != _ALGORITHM:
-        return _Error(
-            400,
-            "IncompleteSignature",
-            f"Signature algorithm {auth.algorithm} is not supported by the stand-in.",
-        )
-    signed = set(auth.signed_headers)
-    required = set(_REQUIRED_SIGNED_HEADERS) | {h for h in wire.headers if h.startswith("x-acs-")}
-    unsigned = sorted(required - signed)
-    if unsigned:
-        return _Error(
-            400,
-            "IncompleteSignature",
-            f"These headers must be present and signed: {', '.join(unsigned)}.",
-        )
-    missing = sorted(name for name in signed if name not in wire.headers)
-    if missing:
-        return _Error(
-            400,
-            "IncompleteSignature",
-            f"Signed headers are missing from the request: {', '.join(missing)}.",
-        )
-    return auth
-
-
-def _check_timestamp(wire: _Wire) -> _Error | None:
-    """Reject an x-acs-date that is malformed or more than 15 minutes off."""
-    acs_date = _parse_acs_date(wire.header("x-acs-date") or "")
-    if acs_date is None:
-        return _Error(
-            400,
-            "InvalidTimeStamp.Format",
-            "Specified time stamp or date value is not well formatted.",
-        )
-    if abs(datetime.now(UTC) - acs_date) > _MAX_CLOCK_SKEW:
-        return _Error(
-            400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."
-        )
-    return None
-
-
-def _check_api(wire: _Wire) -> _Error | None:
+def _check_api(wire: ReceivedRequest) -> VodError | None:
     """Only the operations the stand-in knows, of version 2017-03-21, RPC style on path /."""
     action = wire.header("x-acs-action")
     if wire.method not in ("GET", "POST") or wire.path not in ("", "/"):
         return _api_not_found()
     if not action:
-        return _missing_parameter("Action")
+        return missing_parameter("Action")
     if action not in OPERATIONS:
         return _api_not_found()
     if wire.header("x-acs-version") != API_VERSION:
-        return _Error(400, "InvalidVersion", "Specified parameter Version is not valid.")
+        return VodError(400, "InvalidVersion", "Specified parameter Version is not valid.")
     return None
 
 
-def _api_not_found() -> _Error:
-    return _Error(
+def _api_not_found() -> VodError:
+    return VodError(
         404,
         "InvalidApi.NotFound",
         "Specified api is not found, please check your url and method.",
     )
-
-
-def _missing_parameter(name: str) -> _Error:
-    return _Error(
-        400,
-        "MissingParameter",
-        f'The input parameter "{name}" that is mandatory for processing this request '
-        "is not supplied.",
-    )
-
-
-def _invalid_parameter(name: str, why: str = "") -> _Error:
-    return _Error(400, "InvalidParameter", f"The specified parameter {name} is not valid.{why}")
-
-
-# -- the videos and the operations on them ------------------------------------------------
-
-
-def _utc_whole_seconds(moment: datetime) -> datetime:
-    """VOD keeps and reports times in whole UTC seconds; a naive time would be a guess."""
-    if moment.utcoffset() is None:
-        raise ValueError(f"{moment!r} has no time zone; pass an aware (UTC) datetime")
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def format_time(moment: datetime) -> str:
-    """VOD's time format, ``yyyy-MM-ddTHH:mm:ssZ`` in UTC."""
-    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
-
-
-@dataclass(frozen=True, slots=True)
-class Video:
-    """One video as the stand-in knows it.
-
-    Immutable, so a seeded record cannot change behind the stand-in's lock; changes go
-    through ``dataclasses.replace``. ``modification_time`` is the last upload activity.
-    Times are kept in whole UTC seconds, as VOD reports them.
-    """
-
-    video_id: str
-    creation_time: datetime
-    modification_time: datetime
-    status: str = DEFAULT_STATUS
-    has_parts: bool = True
-    title: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.video_id:
-            raise ValueError("video_id must not be empty")
-        if self.status not in VIDEO_STATUSES:
-            raise ValueError(f"unknown video status {self.status!r}: {sorted(VIDEO_STATUSES)}")
-        object.__setattr__(self, "creation_time", _utc_whole_seconds(self.creation_time))
-        object.__setattr__(self, "modification_time", _utc_whole_seconds(self.modification_time))
-        if not self.title:
-            object.__setattr__(self, "title", self.video_id)
-
-    @classmethod
-    def new(
-        cls,
-        video_id: str,
-        *,
-        has_parts: bool = True,
-        status: str = DEFAULT_STATUS,
-        creation_time: datetime | None = None,
-        modification_time: datetime | None = None,
-        title: str | None = None,
-    ) -> Video:
-        """A video created now unless told otherwise, last touched when it was created."""
-        created = creation_time or datetime.now(UTC)
-        return cls(
-            video_id=video_id,
-            creation_time=created,
-            modification_time=modification_time or created,
-            status=status,
-            has_parts=has_parts,
-            title=title or video_id,
-        )
-
-    def describe(self) -> dict[str, object]:
-        """The fields of VOD's video description that the stand-in models (others omitted)."""
-        return {
-            "VideoId": self.video_id,
-            "Title": self.title,
-            "Status": self.status,
-            "CreationTime": format_time(self.creation_time),
-            "ModificationTime": format_time(self.modification_time),
-        }
-
-
-type _Reply = dict[str, object] | _Error
-"""An operation's answer: the response body without its RequestId, or a VOD error."""
-
-
-class _Catalog:
-    """The stand-in's videos and VOD's operations on them; no sockets, no locking."""
-
-    def __init__(self) -> None:
-        self._videos: dict[str, Video] = {}
-
-    def add(self, video: Video) -> None:
-        self._videos[video.video_id] = video
-
-    def get(self, video_id: str) -> Video | None:
-        return self._videos.get(video_id)
-
-    def set_status(self, video_id: str, status: str) -> None:
-        video = self._videos.get(video_id)
-        if video is None:
-            raise KeyError(f"no video {video_id!r} in the stand-in")
-        self._videos[video_id] = replace(video, status=status)
-
-    def clear(self) -> None:
-        self._videos.clear()
-
-    def delete_multipart_upload(self, query: Mapping[str, str]) -> _Reply:
-        """MediaId and MediaType (only ``video``) are required; the parts go once."""
-        for name in ("MediaId", "MediaType"):
-            if not query.get(name):
-                return _missing_parameter(name)
-        if query["MediaType"] != "video":
-            return _invalid_parameter("MediaType")
-        video = self._videos.get(query["MediaId"])
-        if video is None:
-            return _Error(400, "InvalidVideo.NotFound", "The video does not exist.")
-        if not video.has_parts:
-            return _Error(
-                400,
-                "InvalidMultipartUpload.NotFound",
-                "The multipart upload of the video does not exist.",
-            )
-        self._videos[video.video_id] = replace(video, has_parts=False)
-        return {}
-
-    def get_video_info(self, query: Mapping[str, str]) -> _Reply:
-        """VOD documents InvalidVideo.NotFound with HTTP 404 for this operation (not 400)."""
-        video_id = query.get("VideoId")
-        if not video_id:
-            return _missing_parameter("VideoId")
-        video = self._videos.get(video_id)
-        if video is None:
-            return _Error(404, "InvalidVideo.NotFound", "The video does not exist.")
-        return {"Video": video.describe()}
-
-
-OPERATIONS: Final[Mapping[str, Callable[[_Catalog, Mapping[str, str]], _Reply]]] = {
-    OPERATION: _Catalog.delete_multipart_upload,
-    GET_VIDEO_INFO: _Catalog.get_video_info,
-}
-"""The actions the stand-in answers; any other is InvalidApi.NotFound."""
-
-
-def _ids_in(query: Mapping[str, str]) -> list[str]:
-    """The video ids a request names: MediaId, VideoId, or each of MediaIds."""
-    ids = [query.get("MediaId", ""), query.get("VideoId", "")]
-    ids.extend(query.get("MediaIds", "").split(","))
-    return [video_id.strip() for video_id in ids if video_id.strip()]
-
-
-# -- the HTTP server ------------------------------------------------------------------------
 
 
 class _Server(ThreadingHTTPServer):
@@ -529,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(400, "Malformed body framing")
             return
         split = urlsplit(self.path)
-        wire = _Wire(
+        wire = ReceivedRequest(
             method=self.command,
             target=self.path,
             path=split.path,
@@ -583,7 +262,7 @@ class LocalVod:
         port: int = 0,
     ) -> None:
         self._access_key_id = access_key_id
-        self._secret = access_key_secret.encode("utf-8")
+        self._access_key_secret = access_key_secret
         self._security_token = security_token
         self._host = host
         self._port = port
@@ -594,13 +273,13 @@ class LocalVod:
         beyond the limit get Throttling.User (HTTP 400), as VOD throttles each operation
         per account (DeleteMultipartUpload ~10/s). Only admitted requests count."""
         self._lock = threading.Lock()
-        self._catalog = _Catalog()
+        self._catalog = VodCatalog()
         self._failures: list[_Failure] = []
         self._video_failures: dict[tuple[str, str | None], _Failure] = {}
         self._drops = 0
         self._delays: deque[float] = deque()
         self._requests: list[RecordedRequest] = []
-        self._nonces: dict[str, float] = {}
+        self._nonces = NonceMemory()
         self._admitted: dict[str, deque[float]] = {}
         # Bumped by reset(): a request still sleeping in a delay when the state was reset
         # belongs to an earlier test and must not touch (or be recorded in) the new state.
@@ -812,7 +491,7 @@ class LocalVod:
             else:
                 self._connections.discard(conn)
 
-    def _answer(self, wire: _Wire) -> _Answer:
+    def _answer(self, wire: ReceivedRequest) -> _Answer:
         """Judge one request: faults, authentication, scripts, rate limit, operation."""
         request_id = _new_request_id()
         with self._lock:
@@ -822,7 +501,14 @@ class LocalVod:
         if pause > 0:
             time.sleep(pause)
 
-        signature_valid, error = self._authenticate(wire)
+        verification = verify(
+            wire,
+            access_key_id=self._access_key_id,
+            access_key_secret=self._access_key_secret,
+            security_token=self._security_token,
+            now=datetime.now(UTC),
+        )
+        signature_valid, error = verification.signature_valid, verification.error
         with self._lock:
             if generation != self._generation:
                 return _Answer(_DROPPED_STATUS, {}, {}, drop=True)
@@ -832,23 +518,23 @@ class LocalVod:
                 return _Answer(_DROPPED_STATUS, {}, {}, drop=True)
             extra: dict[str, str] = {}
             reply = error or self._judge(wire, signature_valid, extra)
-            error = reply if isinstance(reply, _Error) else None
+            error = reply if isinstance(reply, VodError) else None
             status = 200 if error is None else error.status
             self._record(
                 wire, signature_valid, status, None if error is None else error.code, request_id
             )
         headers = {"x-acs-request-id": request_id, **extra}
-        if isinstance(reply, _Error):
+        if isinstance(reply, VodError):
             return _Answer(reply.status, self._error_body(wire, reply, request_id), headers)
         return _Answer(200, {"RequestId": request_id, **reply}, headers)
 
-    def _judge(self, wire: _Wire, signature_valid: bool, extra: dict[str, str]) -> _Reply:
+    def _judge(self, wire: ReceivedRequest, signature_valid: bool, extra: dict[str, str]) -> Reply:
         """Nonce, scripted faults, rate limit, then the operation (call with the lock held).
 
         Adds the retry-after header of a scripted fault to ``extra``.
         """
         if signature_valid:
-            error = self._use_nonce(wire)
+            error = self._nonces.use(wire.header("x-acs-signature-nonce") or "", time.monotonic())
             if error is not None:
                 return error
         action = wire.header("x-acs-action")
@@ -856,14 +542,16 @@ class LocalVod:
         if failure is not None:
             if failure.retry_after_ms is not None:
                 extra["x-acs-retry-after"] = str(failure.retry_after_ms)
-            return _Error(
+            return VodError(
                 failure.status,
                 failure.code,
                 f"The request failed with the scripted error {failure.code}.",
             )
         return self._throttle(action) or self._operate(wire)
 
-    def _error_body(self, wire: _Wire, error: _Error, request_id: str) -> dict[str, object]:
+    def _error_body(
+        self, wire: ReceivedRequest, error: VodError, request_id: str
+    ) -> dict[str, object]:
         """VOD's JSON error body."""
         return {
             "RequestId": request_id,
@@ -876,83 +564,18 @@ class LocalVod:
             ),
         }
 
-    def _authenticate(self, wire: _Wire) -> tuple[bool, _Error | None]:
-        """Check the ACS3-HMAC-SHA256 signature as Alibaba Cloud does.
-
-        Returns whether the signature recomputed from the received request matched, and
-        the first error found. Touches no shared state, so it runs outside the lock.
-        """
-        auth = _check_signing_shape(wire)
-        if isinstance(auth, _Error):
-            return False, auth
-        error = _check_timestamp(wire)
-        if error is not None:
-            return False, error
-        if not hmac.compare_digest(auth.credential.encode(), self._access_key_id.encode()):
-            return False, _Error(
-                404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
-            )
-        payload_hash = hashlib.sha256(wire.body).hexdigest()
-        expected = hmac.new(
-            self._secret,
-            _string_to_sign(wire, auth.signed_headers, payload_hash).encode("utf-8"),
-            hashlib.sha256,
-        ).hexdigest()
-        signature_valid = hmac.compare_digest(expected, auth.signature.lower())
-        return signature_valid, self._credential_error(wire, payload_hash, signature_valid)
-
-    def _credential_error(
-        self, wire: _Wire, payload_hash: str, signature_valid: bool
-    ) -> _Error | None:
-        """Judge the security token, the body hash and the signature, in that order."""
-        token = wire.header("x-acs-security-token")
-        if self._security_token is not None and token is None:
-            return _Error(
-                400, "MissingSecurityToken", "SecurityToken is mandatory for this request."
-            )
-        if token is not None and (
-            self._security_token is None
-            or not hmac.compare_digest(token.encode(), self._security_token.encode())
-        ):
-            return _Error(
-                400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken is mismatched."
-            )
-        if not hmac.compare_digest(wire.header("x-acs-content-sha256") or "", payload_hash):
-            return _Error(
-                400,
-                "SignatureDoesNotMatch",
-                "The x-acs-content-sha256 header does not match the request body.",
-            )
-        if not signature_valid:
-            return _Error(
-                400, "SignatureDoesNotMatch", "Specified signature does not match our calculation."
-            )
-        return None
-
-    def _use_nonce(self, wire: _Wire) -> _Error | None:
-        """Accept each signature nonce once (call with the lock held)."""
-        now = time.monotonic()
-        for old, seen in list(self._nonces.items()):
-            if now - seen > _NONCE_MEMORY_SECONDS:
-                del self._nonces[old]
-        nonce = wire.header("x-acs-signature-nonce") or ""
-        if nonce in self._nonces:
-            return _Error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
-        self._nonces[nonce] = now
-        return None
-
     def _take_failure(self, action: str | None, query: Mapping[str, str]) -> _Failure | None:
         """The scripted error this request meets, if any (call with the lock held)."""
         for index, failure in enumerate(self._failures):
             if failure.action in (None, action):
                 return self._failures.pop(index)
-        for video_id in _ids_in(query):
+        for video_id in ids_named(query):
             for key in ((video_id, action), (video_id, None)):
                 if key in self._video_failures:
                     return self._video_failures[key]
         return None
 
-    def _throttle(self, action: str | None) -> _Error | None:
+    def _throttle(self, action: str | None) -> VodError | None:
         """Apply the action's sliding one-second rate limit (call with the lock held)."""
         limit = self.rate_limits.get(action or "")
         if limit is None or action is None:
@@ -962,21 +585,20 @@ class LocalVod:
         while admitted and now - admitted[0] >= 1.0:
             admitted.popleft()
         if len(admitted) >= limit:
-            return _Error(400, _THROTTLED, "Request was denied due to user flow control.")
+            return VodError(400, _THROTTLED, "Request was denied due to user flow control.")
         admitted.append(now)
         return None
 
-    def _operate(self, wire: _Wire) -> _Reply:
+    def _operate(self, wire: ReceivedRequest) -> Reply:
         """Run the requested operation on the catalog (call with the lock held)."""
         error = _check_api(wire)
         if error is not None:
             return error
-        operation = OPERATIONS[wire.header("x-acs-action") or ""]
-        return operation(self._catalog, wire.query)
+        return self._catalog.answer(wire.header("x-acs-action") or "", wire.query)
 
     def _record(
         self,
-        wire: _Wire,
+        wire: ReceivedRequest,
         signature_valid: bool,
         status: int,
         error_code: str | None,
@@ -987,9 +609,9 @@ class LocalVod:
         for name, values in wire.headers.items():
             value = ", ".join(values)
             if name == "authorization":
-                value = _redact_authorization(value)
+                value = redact_authorization(value)
             elif name == "x-acs-security-token":
-                value = _REDACTED
+                value = REDACTED
             headers[name] = value
         self._requests.append(
             RecordedRequest(

@@ -1,7 +1,8 @@
 """The local VOD stand-in, driven by the real tea-openapi client over real HTTP.
 
 Why: other tests trust the stand-in to behave like VOD; these prove it accepts exactly
-what the SDKs send, verifies signatures from the wire, and fails the way it is told to.
+what the SDKs send, verifies signatures from the wire, answers each operation in the shape
+the official SDK reads, and fails or throttles the way it is told to.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from vod_parts_cleanup.local import (
     LOCAL_ACCESS_KEY_ID,
     LOCAL_ACCESS_KEY_SECRET,
     LocalVod,
+    Video,
 )
 from vod_parts_cleanup.vod_client import DELETE_MULTIPART_UPLOAD
 
@@ -355,6 +357,243 @@ def test_official_vod_sdk_reads_video_info(vod: LocalVod) -> None:
 
     assert (video.video_id, video.status, video.title) == ("vid-sdk", "Uploading", "Title")
     assert video.creation_time == video.modification_time
+
+
+# -- GetVideoList and GetUploadDetails ------------------------------------------------------
+
+START = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def at(seconds: int) -> str:
+    return (START + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def video_list(client: Client, **query: str) -> dict[str, Any]:
+    body: dict[str, Any] = call(client, "GetVideoList", query)["body"]
+    return body
+
+
+def listed_ids(body: dict[str, Any]) -> list[str]:
+    return [video["VideoId"] for video in body["VideoList"]["Video"]]
+
+
+def refused(client: Client, action: str, query: dict[str, str]) -> Any:
+    with pytest.raises(ClientException) as caught:
+        call(client, action, query)
+    return caught.value
+
+
+def test_video_list_filters_sorts_and_pages(vod: LocalVod) -> None:
+    vod.add_videos(
+        Video.new(f"v{index}", status=status, creation_time=START + timedelta(seconds=index))
+        for index, status in enumerate(
+            ["Uploading", "Normal", "Uploading", "UploadFail", "Uploading"]
+        )
+    )
+    client = make_client(vod)
+
+    query = {
+        "Status": "Uploading,UploadFail",
+        "StartTime": at(1),
+        "EndTime": at(4),
+        "SortBy": "CreationTime:Asc",
+        "PageSize": "2",
+    }
+
+    body = video_list(client, **query, PageNo="1")
+    second_page = video_list(client, **query, PageNo="2")
+
+    assert REQUEST_ID.match(body["RequestId"])
+    assert body["Total"] == 3
+    assert body["VideoList"]["Video"] == [
+        {
+            "VideoId": "v2",
+            "Title": "v2",
+            "Status": "Uploading",
+            "CreationTime": at(2),
+            "ModificationTime": at(2),
+        },
+        {
+            "VideoId": "v3",
+            "Title": "v3",
+            "Status": "UploadFail",
+            "CreationTime": at(3),
+            "ModificationTime": at(3),
+        },
+    ]
+    assert listed_ids(second_page) == ["v4"]
+    assert listed_ids(video_list(client)) == ["v4", "v3", "v2", "v1", "v0"]
+
+
+def test_video_list_errors_surface_as_client_exception_codes(vod: LocalVod) -> None:
+    client = make_client(vod)
+
+    too_big = refused(client, "GetVideoList", {"PageSize": "101"})
+    bad_time = refused(client, "GetVideoList", {"StartTime": "2026-02-01 00:00:00"})
+    backwards = refused(client, "GetVideoList", {"StartTime": at(10), "EndTime": at(5)})
+    bad_status = refused(client, "GetVideoList", {"Status": "Deleted"})
+
+    for error, parameter in [
+        (too_big, "PageSize"),
+        (bad_time, "StartTime"),
+        (backwards, "EndTime"),
+        (bad_status, "Status"),
+    ]:
+        assert (error.code, error.status_code) == ("InvalidParameter", 400)
+        assert parameter in error.message
+        assert REQUEST_ID.match(error.request_id)
+
+
+def test_upload_details_end_to_end(vod: LocalVod) -> None:
+    touched = START + timedelta(minutes=3)
+    vod.add_video("up", status="Uploading", creation_time=START, modification_time=touched)
+    vod.add_video("done", status="Normal", creation_time=START, modification_time=touched)
+    client = make_client(vod)
+
+    body = call(client, "GetUploadDetails", {"MediaIds": "up,nope,done", "MediaType": "video"})[
+        "body"
+    ]
+
+    assert REQUEST_ID.match(body["RequestId"])
+    assert body["NonExistMediaIds"] == ["nope"]
+    assert body["ForbiddenMediaIds"] == []
+    up, done = body["UploadDetails"]
+    assert (up["MediaId"], up["Status"], up["UploadStatus"], up["UploadRatio"]) == (
+        "up",
+        "Uploading",
+        "Uploading",
+        0.0,
+    )
+    assert up["ModificationTime"] == "2026-02-01T00:03:00Z"
+    assert "CompletionTime" not in up
+    assert (done["UploadStatus"], done["UploadRatio"], done["CompletionTime"]) == (
+        "UploadSucc",
+        1.0,
+        "2026-02-01T00:03:00Z",
+    )
+
+
+def test_upload_details_errors_surface_as_client_exception_codes(vod: LocalVod) -> None:
+    client = make_client(vod)
+    twenty_one = ",".join(f"v{index}" for index in range(21))
+
+    too_many = refused(client, "GetUploadDetails", {"MediaIds": twenty_one})
+    missing = refused(client, "GetUploadDetails", {"MediaType": "video"})
+    audio = refused(client, "GetUploadDetails", {"MediaIds": "v1", "MediaType": "audio"})
+
+    assert (too_many.code, too_many.status_code) == ("InvalidParameter", 400)
+    assert "MediaIds" in too_many.message
+    assert (missing.code, missing.status_code) == ("MissingParameter", 400)
+    assert (audio.code, audio.status_code) == ("InvalidParameter", 400)
+
+
+def test_official_vod_sdk_reads_video_list_and_upload_details(vod: LocalVod) -> None:
+    from alibabacloud_vod20170321 import models as vod_models
+    from alibabacloud_vod20170321.client import Client as VodClient
+
+    vod.add_video("vid-up", status="Uploading", creation_time=START, title="Up")
+    vod.add_video("vid-ok", status="Normal", creation_time=START + timedelta(seconds=1))
+    client = VodClient(
+        Config(
+            access_key_id=LOCAL_ACCESS_KEY_ID,
+            access_key_secret=LOCAL_ACCESS_KEY_SECRET,
+            endpoint=vod.endpoint,
+            protocol="HTTP",
+            read_timeout=2000,
+            connect_timeout=1000,
+        )
+    )
+
+    listing = client.get_video_list(
+        vod_models.GetVideoListRequest(
+            status="Uploading", start_time=at(0), end_time=at(60), page_size=100
+        )
+    ).body
+    upload = client.get_upload_details(
+        vod_models.GetUploadDetailsRequest(media_ids="vid-up,vid-gone", media_type="video")
+    ).body
+
+    assert listing.total == 1
+    (video,) = listing.video_list.video
+    assert (video.video_id, video.status, video.title, video.creation_time) == (
+        "vid-up",
+        "Uploading",
+        "Up",
+        at(0),
+    )
+    (detail,) = upload.upload_details
+    assert (detail.media_id, detail.status, detail.upload_status) == (
+        "vid-up",
+        "Uploading",
+        "Uploading",
+    )
+    assert upload.non_exist_media_ids == ["vid-gone"]
+    assert vod.requests[0].query["PageSize"] == "100"
+
+
+def test_a_6000_video_seed_is_listed_completely_only_by_walking_time_windows(
+    vod: LocalVod,
+) -> None:
+    vod.add_videos(
+        Video.new(
+            f"v{index:04}", status="Uploading", creation_time=START + timedelta(seconds=index)
+        )
+        for index in range(6_000)
+    )
+    vod.add_video("done", status="Normal", creation_time=START + timedelta(seconds=10))
+    client = make_client(vod)
+
+    one_filter: list[str] = []
+    for page_no in range(1, 52):
+        body = video_list(client, Status="Uploading", PageSize="100", PageNo=str(page_no))
+        assert body["Total"] == 6_000
+        one_filter.extend(listed_ids(body))
+    walked = walk(client, START, START + timedelta(seconds=6_000))
+
+    assert len(one_filter) == 5_000  # page 51 came back empty: the cap bites
+    assert len(set(one_filter)) == 5_000
+    assert sorted(walked) == [f"v{index:04}" for index in range(6_000)]
+    assert vod.throttled() == 0
+
+
+def walk(client: Client, start: datetime, end: datetime) -> list[str]:
+    """Every Uploading video created in [start, end], halving windows the cap would cut."""
+    window = {
+        "Status": "Uploading",
+        "StartTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "EndTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    first = video_list(client, **window, PageSize="100", PageNo="1")
+    if first["Total"] >= 5_000:
+        middle = start + (end - start) / 2
+        return walk(client, start, middle) + walk(client, middle + timedelta(seconds=1), end)
+    ids = listed_ids(first)
+    for page_no in range(2, -(-first["Total"] // 100) + 1):
+        ids.extend(listed_ids(video_list(client, **window, PageSize="100", PageNo=str(page_no))))
+    return ids
+
+
+def test_rate_limit_and_scripted_faults_for_the_listing_operations(vod: LocalVod) -> None:
+    vod.add_video("vid-1", status="Uploading")
+    vod.rate_limits["GetVideoList"] = 1
+    vod.fail_next("InternalError", status=500, action="GetUploadDetails")
+    vod.fail_video("vid-1", "Forbidden.RAM", status=403, action="GetUploadDetails")
+    client = make_client(vod)
+
+    listed = video_list(client)
+    throttled = refused(client, "GetVideoList", {})
+    with pytest.raises(ServerException) as scripted:
+        call(client, "GetUploadDetails", {"MediaIds": "vid-1"})
+    forbidden = refused(client, "GetUploadDetails", {"MediaIds": "other,vid-1"})
+    unaffected = call(client, "GetUploadDetails", {"MediaIds": "other"})["body"]
+
+    assert listed["Total"] == 1
+    assert (throttled.code, throttled.status_code) == ("Throttling.User", 400)
+    assert (scripted.value.code, scripted.value.status_code) == ("InternalError", 500)
+    assert (forbidden.code, forbidden.status_code) == ("Forbidden.RAM", 403)
+    assert unaffected["NonExistMediaIds"] == ["other"]
+    assert (vod.calls("GetVideoList"), vod.throttled("GetVideoList")) == (2, 1)
+    assert (vod.calls("GetUploadDetails"), vod.throttled("GetUploadDetails")) == (3, 0)
 
 
 # -- authentication ------------------------------------------------------------------------
