@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 EVENT ?= events/direct-completed.json
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup invoke test lint format check clean redrive build-CleanupFunction package validate
+.PHONY: help setup invoke test lint format check clean redrive build-CallbackFunction build-CleanupFunction package validate
 
 help: ## list the targets
 	@grep -E '^[A-Za-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -59,11 +59,12 @@ clean: ## remove the environments and the build outputs
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .aws-sam dist
 
 # --- The Lambda deployment package (no Docker needed) ------------------------------------
-# `sam build` runs `make build-CleanupFunction` (template.yaml: Metadata BuildMethod makefile;
+# `sam build` runs `make build-CallbackFunction` and `make build-CleanupFunction` (the same
+# package: template.yaml, Metadata BuildMethod makefile;
 # CodeUri . is where this Makefile is) with ARTIFACTS_DIR set to the empty directory that
 # becomes the function's code. The package holds the runtime dependencies only
 # ([project].dependencies, exactly as uv.lock pins them, hashes checked) as wheels for the
-# Lambda platform, plus src/vod_parts_cleanup without the developer tools (cli.py, local/).
+# Lambda platform, plus src/vod_parts_cleanup without the developer tools (local/).
 # botocore is pruned: the Lambda runtime provides boto3/botocore (a dev dependency here).
 # The platform of Lambda arm64 on the python3.13 runtime: Amazon Linux 2023, glibc 2.34.
 LAMBDA_PLATFORM ?= aarch64-manylinux_2_34
@@ -79,7 +80,7 @@ LAMBDA_ARCH = $(firstword $(subst -, ,$(LAMBDA_PLATFORM)))
 PACKAGE_DIR := dist/lambda
 PACKAGE_ZIP := dist/vod-parts-cleanup-lambda.zip
 
-build-CleanupFunction: $(UV) ## the function's package into ARTIFACTS_DIR (run by sam build)
+build-CallbackFunction build-CleanupFunction: $(UV) ## the package into ARTIFACTS_DIR (sam build runs one per function)
 	@if [ -z "$(ARTIFACTS_DIR)" ]; then echo "ARTIFACTS_DIR is not set: run sam build or make package" >&2; exit 2; fi
 	@if [ -n "$$(ls -A "$(ARTIFACTS_DIR)" 2>/dev/null)" ]; then echo "ARTIFACTS_DIR $(ARTIFACTS_DIR) is not empty" >&2; exit 2; fi
 	@echo "Lambda package for $(LAMBDA_PLATFORM), Python $(LAMBDA_PYTHON_VERSION), into $(ARTIFACTS_DIR)"
@@ -95,7 +96,7 @@ build-CleanupFunction: $(UV) ## the function's package into ARTIFACTS_DIR (run b
 		| grep -v -e '-none-any$$' -e 'manylinux.*_$(LAMBDA_ARCH)$$' || true); \
 	if [ -n "$$wrong" ]; then echo "wheels not for $(LAMBDA_ARCH):" >&2; echo "$$wrong" >&2; exit 1; fi
 	cp -R src/vod_parts_cleanup "$(ARTIFACTS_DIR)/"
-	rm -rf "$(ARTIFACTS_DIR)/vod_parts_cleanup/cli.py" "$(ARTIFACTS_DIR)/vod_parts_cleanup/local"
+	rm -rf "$(ARTIFACTS_DIR)/vod_parts_cleanup/local"
 	rm -rf "$(ARTIFACTS_DIR)/bin"
 	find "$(ARTIFACTS_DIR)" -depth -name __pycache__ -type d -exec rm -rf {} +
 	@# Lambda cannot write bytecode into the package, so without it every cold start compiles

@@ -5,21 +5,24 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from moto import mock_aws
+from pydantic import SecretStr
 
+from vod_parts_cleanup.application import Application
 from vod_parts_cleanup.credentials import build_credential_client
+from vod_parts_cleanup.handler import handle
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 from vod_parts_cleanup.local.dynamodb import create_idempotency_table
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.settings import ENVIRONMENT_VARIABLES, Settings
+from vod_parts_cleanup.local.sqs import delete_done, lambda_sqs_event, receive_all
+from vod_parts_cleanup.settings import Settings
 from vod_parts_cleanup.vod_client import VodClient, build_openapi_client
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -60,7 +63,7 @@ def signed(
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No setting of the machine running the tests may leak into them."""
-    for variable in ENVIRONMENT_VARIABLES:
+    for variable in Settings.variables():
         monkeypatch.delenv(variable, raising=False)
     # darabonba sends through HTTP(S)_PROXY from the environment, even to 127.0.0.1.
     for variable in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
@@ -68,8 +71,33 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    # Powertools Parameters caches secrets per process: no test may see another's.
-    parameters.clear_caches()
+
+
+class FastClock:
+    """Real time, except that sleeping is instant: it moves this clock forward instead.
+
+    The VOD stand-in answers over real HTTP, so time must still pass as it really does;
+    only the pauses the application decides on itself (pacing, backoff) cost nothing.
+    """
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+        self._offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._offset
+
+    def time(self) -> float:
+        return time.time() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self._offset += max(seconds, 0.0)
+
+
+@pytest.fixture
+def clock() -> FastClock:
+    return FastClock()
 
 
 @pytest.fixture(scope="session")
@@ -94,43 +122,48 @@ def settings(stand_in: LocalVod) -> Settings:
         vod_endpoint=stand_in.endpoint,
         vod_protocol="http",
         access_key_id=LOCAL_ACCESS_KEY_ID,
-        access_key_secret=LOCAL_ACCESS_KEY_SECRET,
+        access_key_secret=SecretStr(LOCAL_ACCESS_KEY_SECRET),
         connect_timeout_ms=500,
         read_timeout_ms=1_000,
         callback_urls=(CALLBACK_URL,),
-        callback_auth_key=CALLBACK_KEY,
+        callback_auth_key=SecretStr(CALLBACK_KEY),
     )
 
 
-def vod_client_for(settings: Settings, **options: Any) -> VodClient:
-    """The production VOD adapter, built the way the handler builds it."""
-    openapi_client = build_openapi_client(settings, build_credential_client(settings))
-    return VodClient(openapi_client, settings, **options)
+def vod_client_for(settings: Settings, clock: Any = None) -> VodClient:
+    """The production VOD adapter, built the way the application builds it (unpaced)."""
+    secrets = None
+    if settings.credentials_secret_id:
+        secrets = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+    openapi_client = build_openapi_client(settings, build_credential_client(settings, secrets))
+    return VodClient(openapi_client, settings, clock=clock or FastClock())
+
+
+class FunctionUnderTest:
+    """The function as Lambda runs it in one execution environment: an ``Application`` built
+    from settings, and its handler. ``reconfigure`` is a new environment with other settings."""
+
+    def __init__(self, settings: Settings, clock: FastClock) -> None:
+        self.clock = clock
+        self.reconfigure(settings)
+
+    def reconfigure(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = Application(settings, clock=self.clock)
+        self.lambda_handler = self.app.wrap(handle)
 
 
 @pytest.fixture
-def handler(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[ModuleType]:
-    """The real handler module, configured (as Lambda would by environment) for the stand-in."""
-    from vod_parts_cleanup import handler as module
-
-    monkeypatch.setattr(module, "settings", settings)
-    _forget_built_clients(module)
-    yield module
-    _forget_built_clients(module)
+def handler(settings: Settings, clock: FastClock) -> FunctionUnderTest:
+    """The real handler of an application configured (as Lambda would by environment) for
+    the stand-in."""
+    return FunctionUnderTest(settings, clock)
 
 
-def _forget_built_clients(handler: ModuleType) -> None:
-    """What the handler builds once per execution environment, built anew for each test."""
-    for built_once in (handler.cleanup_service, handler.callback_route, handler.aws_client):
-        built_once.cache_clear()
-
-
-def configure(handler: ModuleType, monkeypatch: pytest.MonkeyPatch, **changes: Any) -> ModuleType:
-    """The handler with some settings changed, as a new execution environment would see them."""
-    changed = Settings.model_validate(handler.settings.model_dump() | changes)
-    monkeypatch.setattr(handler, "settings", changed)
-    _forget_built_clients(handler)
-    return handler
+def configure(function: FunctionUnderTest, **changes: Any) -> FunctionUnderTest:
+    """The function with some settings changed, as a new execution environment would see them."""
+    function.reconfigure(function.settings.with_changes(**changes))
+    return function
 
 
 @dataclass(frozen=True)
@@ -163,18 +196,47 @@ def idempotency_table(aws: None) -> IdempotencyTable:
     return IdempotencyTable(client, create_idempotency_table(client))
 
 
-@dataclass(frozen=True)
+@dataclass
 class WorkQueue:
     """A moto SQS queue standing in for the work queue the SQS trigger reads."""
 
     client: Any
     url: str
+    kept: list[str] = field(default_factory=list)  # receipt handles of failed messages
 
     def receive(self) -> list[dict[str, Any]]:
-        answer = self.client.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-        )
-        return list(answer.get("Messages", []))
+        """A look at the visible messages, which stay visible."""
+        return receive_all(self.client, self.url, peek=True)
+
+    @property
+    def arn(self) -> str:
+        return self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+
+    def make_visible_again(self) -> None:
+        """What the visibility timeout does, at once: the messages a batch reported as failed
+        may be received again."""
+        while self.kept:
+            self.client.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=self.kept.pop(), VisibilityTimeout=0
+            )
+
+    def drain(
+        self, function: "FunctionUnderTest", context: LocalLambdaContext
+    ) -> list[dict[str, Any]]:
+        """Play Lambda's SQS trigger: hand the visible messages to the function in batches
+        until none is left, deleting what each batch finished; the batch responses."""
+        responses = []
+        while messages := receive_all(self.client, self.url):
+            response = dict(function.lambda_handler(lambda_sqs_event(messages, self.arn), context))
+            failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+            delete_done(self.client, self.url, messages, failed)
+            self.kept.extend(m["ReceiptHandle"] for m in messages if m["MessageId"] in failed)
+            responses.append(response)
+            if failed:
+                break
+        return responses
 
 
 @pytest.fixture
@@ -185,18 +247,18 @@ def work_queue(aws: None) -> WorkQueue:
 
 @pytest.fixture
 def idempotent_handler(
-    handler: ModuleType, idempotency_table: IdempotencyTable, monkeypatch: pytest.MonkeyPatch
-) -> ModuleType:
+    handler: FunctionUnderTest, idempotency_table: IdempotencyTable
+) -> FunctionUnderTest:
     """The handler with every notification's result kept in the idempotency table."""
-    return configure(handler, monkeypatch, idempotency_table_name=idempotency_table.name)
+    return configure(handler, idempotency_table_name=idempotency_table.name)
 
 
 @pytest.fixture
 def deployed_handler(
-    idempotent_handler: ModuleType, work_queue: WorkQueue, monkeypatch: pytest.MonkeyPatch
-) -> ModuleType:
+    idempotent_handler: FunctionUnderTest, work_queue: WorkQueue
+) -> FunctionUnderTest:
     """The handler as deployed: idempotency table, and the work queue for callbacks."""
-    return configure(idempotent_handler, monkeypatch, work_queue_url=work_queue.url)
+    return configure(idempotent_handler, work_queue_url=work_queue.url)
 
 
 @pytest.fixture

@@ -16,9 +16,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vod_parts_cleanup.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 TIMESTAMP_HEADER = "x-vod-timestamp"
 SIGNATURE_HEADER = "x-vod-signature"
@@ -108,10 +111,12 @@ class SecretsManagerCallbackKeys:
         self,
         secret_id: str,
         *,
+        secrets: "SecretsProvider",
         max_age_seconds: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._secret_id = secret_id
+        self._secrets = secrets
         self._max_age_seconds = max_age_seconds
         self._clock = clock
         self._last_forced_read: float | None = None
@@ -133,7 +138,7 @@ class SecretsManagerCallbackKeys:
         from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only when used
 
         try:
-            raw = parameters.get_secret(
+            raw = self._secrets.get(
                 self._secret_id, max_age=self._max_age_seconds, force_fetch=force
             )
         except parameters.exceptions.GetParameterError as error:
@@ -166,11 +171,14 @@ def _keys_from_secret(secret_id: str, raw: Any) -> tuple[str, ...]:
     raise CallbackAuthUnavailableError(RejectionReason.AUTH_UNAVAILABLE, msg)
 
 
-def callback_keys_from(settings: Settings) -> CallbackKeys:
+def callback_keys_from(
+    settings: Settings, secrets: "Callable[[], SecretsProvider]"
+) -> CallbackKeys:
     """The configured key source; the secret wins over keys in the environment."""
     if settings.callback_auth_key_secret_id:
         return SecretsManagerCallbackKeys(
             settings.callback_auth_key_secret_id,
+            secrets=secrets(),
             max_age_seconds=settings.callback_auth_key_cache_seconds,
         )
     configured = tuple(
@@ -207,11 +215,17 @@ class CallbackAuthenticator:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "CallbackAuthenticator":
+    def from_settings(
+        cls,
+        settings: Settings,
+        secrets: "Callable[[], SecretsProvider]",
+        clock: Callable[[], float] = time.time,
+    ) -> "CallbackAuthenticator":
         return cls(
             callback_urls=settings.callback_urls,
-            keys=callback_keys_from(settings),
+            keys=callback_keys_from(settings, secrets),
             max_skew_seconds=settings.callback_max_skew_seconds,
+            clock=clock,
         )
 
     def authenticate(self, headers: Mapping[str, str]) -> SignedCallback:

@@ -3,7 +3,6 @@
 It sees only ``UploadEvent``s and finished results, never an AWS envelope.
 """
 
-from functools import partial
 from typing import Protocol
 
 from aws_lambda_powertools import Logger
@@ -13,7 +12,6 @@ from vod_parts_cleanup.models import (
     CleanupResult,
     CleanupStatus,
     ErrorKind,
-    Outcome,
     SkipReason,
     UploadEvent,
 )
@@ -111,7 +109,7 @@ class CleanupService:
         does not know, or one still uploading, is not deleted.
         """
         with self._logger.append_context_keys(videoId=event.video_id, outcome=event.outcome.value):
-            on_call = partial(self._vod_call_made, event.outcome)
+            on_call = self._vod_call_made
             try:
                 checked = None
                 if event.needs_confirmation:
@@ -130,8 +128,8 @@ class CleanupService:
             account_for(result, metrics=self._metrics, logger=self._logger)
             return result
 
-    def _vod_call_made(self, outcome: Outcome, call: VodCall) -> None:
-        self._metrics.vod_latency(call.latency_ms, outcome, call.action)
+    def _vod_call_made(self, call: VodCall) -> None:
+        self._metrics.vod_call(call.latency_ms, call.action, throttled=call.throttled)
         self._logger.info(
             VOD_CALL_LOG_MESSAGE,
             extra={
@@ -158,7 +156,13 @@ class CleanupService:
                 "the event is kept for retry",
                 extra=details,
             )
-        else:
+        elif failure.kind is ErrorKind.TRANSIENT:
             self._logger.warning(
                 "VOD unavailable after retries; the event is kept for retry", extra=details
+            )
+        else:
+            self._logger.info(
+                "cleanup deferred (VOD's quota or the invocation's time is used up); "
+                "the event is kept for later",
+                extra=details,
             )

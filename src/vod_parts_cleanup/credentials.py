@@ -5,7 +5,7 @@ ECS metadata probe, pointless on AWS) never runs.
 """
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_credentials.models import Config as CredentialConfig
@@ -15,14 +15,24 @@ from alibabacloud_credentials_api import ICredentialsProvider
 from vod_parts_cleanup.settings import Settings, SettingsError
 from vod_parts_cleanup.vod_client import CredentialsUnavailableError
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
 SECRET_PROVIDER_NAME = "aws_secrets_manager"  # noqa: S105 - a name, not a password
 
 
-def build_credential_client(settings: Settings) -> CredentialClient:
+def build_credential_client(
+    settings: Settings, secrets: "SecretsProvider | None" = None
+) -> CredentialClient:
     """A credential client for VOD: the secret if one is named, else the static keys."""
     if settings.credentials_secret_id:
+        if secrets is None:
+            msg = "VOD_CREDENTIALS_SECRET_ID is set but no Secrets Manager client was given"
+            raise SettingsError(msg)
         provider = SecretsManagerCredentialsProvider(
-            settings.credentials_secret_id, max_age_seconds=settings.credentials_cache_seconds
+            settings.credentials_secret_id,
+            secrets=secrets,
+            max_age_seconds=settings.credentials_cache_seconds,
         )
         return CredentialClient(provider=provider)
     if settings.has_static_credentials and settings.access_key_secret is not None:
@@ -48,15 +58,16 @@ class SecretsManagerCredentialsProvider(ICredentialsProvider):  # type: ignore[m
     The secret holds ``{"AccessKeyId", "AccessKeySecret"[, "SecurityToken"]}``.
     """
 
-    def __init__(self, secret_id: str, *, max_age_seconds: int) -> None:
+    def __init__(self, secret_id: str, *, secrets: "SecretsProvider", max_age_seconds: int) -> None:
         self._secret_id = secret_id
+        self._secrets = secrets
         self._max_age_seconds = max_age_seconds
 
     def get_credentials(self) -> Credentials:
         from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only when used
 
         try:
-            raw = parameters.get_secret(self._secret_id, max_age=self._max_age_seconds)
+            raw = self._secrets.get(self._secret_id, max_age=self._max_age_seconds)
         except parameters.exceptions.GetParameterError as error:
             msg = f"cannot read secret {self._secret_id!r}: {str(error)[:300]}"
             raise CredentialsUnavailableError(msg) from None

@@ -109,13 +109,25 @@ def recognise_trigger(event: object) -> Trigger:
         and "http" in request_context
     ):
         return Trigger.HTTP
-    if {"detail-type", "source", "detail"} <= event.keys():
+    if _is_eventbridge_event(event):
         return Trigger.EVENTBRIDGE
     return Trigger.DIRECT
 
 
 def _is_sqs_record(record: object) -> bool:
     return isinstance(record, Mapping) and record.get("eventSource") == "aws:sqs"
+
+
+def notification_body(document: object) -> object:
+    """The VOD notification in a message body: the body itself, or the ``detail`` of an
+    EventBridge event (a rule may target the work queue with the whole event)."""
+    if isinstance(document, Mapping) and _is_eventbridge_event(document):
+        return document["detail"]
+    return document
+
+
+def _is_eventbridge_event(event: Mapping[str, Any]) -> bool:
+    return {"detail-type", "source", "detail"} <= event.keys()
 
 
 def decode_json_object(text: str | None) -> dict[str, Any]:

@@ -43,10 +43,19 @@ class SkipReason(StrEnum):
 
 
 class ErrorKind(StrEnum):
-    """Why a cleanup could not finish now; both kinds keep the event for a later retry."""
+    """Why a cleanup could not finish now; every kind keeps the event for a later retry."""
 
     TRANSIENT = "transient"
     CONFIGURATION = "configuration"
+    # Not failures: the event is put back to be done later, when VOD's quota or the
+    # invocation's time allows (counted as CleanupDeferred, not CleanupFailed).
+    THROTTLED = "throttled"
+    OUT_OF_TIME = "out_of_time"
+
+    @property
+    def is_failure(self) -> bool:
+        """Whether something is wrong (an alarm should fire), not just busy."""
+        return self in {ErrorKind.TRANSIENT, ErrorKind.CONFIGURATION}
 
 
 class UploadEvent(BaseModel):
@@ -98,7 +107,7 @@ class CleanupFailedError(Exception):
         *,
         kind: ErrorKind,
         error_code: str,
-        video_id: str,
+        video_id: str | None,
         vod_request_id: str | None = None,
         attempts: int = 0,
     ) -> None:
@@ -108,6 +117,6 @@ class CleanupFailedError(Exception):
         self.vod_request_id = vod_request_id
         self.attempts = attempts
         super().__init__(
-            f"cleanup of video {video_id} failed ({kind} error {error_code}, "
+            f"cleanup of video {video_id or '-'} not done ({kind}: {error_code}, "
             f"VOD RequestId {vod_request_id or '-'}, {attempts} VOD call(s)); event kept for retry"
         )

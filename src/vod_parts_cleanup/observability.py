@@ -28,7 +28,9 @@ class MetricName(StrEnum):
     EVENT_IGNORED = "EventIgnored"
     EVENT_REJECTED = "EventRejected"
     CLEANUP_FAILED = "CleanupFailed"
+    CLEANUP_DEFERRED = "CleanupDeferred"
     VOD_LATENCY = "VodLatency"
+    VOD_THROTTLED = "VodThrottled"
     IDEMPOTENT_REPLAY = "IdempotentReplay"
     CALLBACK_REJECTED = "CallbackRejected"
     CALLBACK_QUEUED = "CallbackQueued"
@@ -82,20 +84,25 @@ class CleanupMetrics:
         )
 
     def count_failure(self, kind: ErrorKind, outcome: Outcome | None) -> None:
-        self._emit(MetricName.CLEANUP_FAILED, MetricUnit.Count, 1, outcome=outcome, kind=kind)
+        """A cleanup that could not finish now: a failure (alarm) or deferred (no alarm)."""
+        if kind.is_failure:
+            self._emit(MetricName.CLEANUP_FAILED, MetricUnit.Count, 1, outcome=outcome, kind=kind)
+        else:
+            self._emit(
+                MetricName.CLEANUP_DEFERRED, MetricUnit.Count, 1, outcome=outcome, reason=kind
+            )
 
     def count_replay(self, outcome: Outcome | None) -> None:
         self._emit(MetricName.IDEMPOTENT_REPLAY, MetricUnit.Count, 1, outcome=outcome)
 
-    def vod_latency(self, milliseconds: float, outcome: Outcome | None, operation: str) -> None:
-        """One VOD call (retries each count), by the VOD operation it called."""
+    def vod_call(self, milliseconds: float, operation: str, *, throttled: bool) -> None:
+        """One VOD call (retries each count), by the VOD operation it called; its sample
+        count is the call rate the dashboard holds against the budget."""
         self._emit(
-            MetricName.VOD_LATENCY,
-            MetricUnit.Milliseconds,
-            milliseconds,
-            outcome=outcome,
-            operation=operation,
+            MetricName.VOD_LATENCY, MetricUnit.Milliseconds, milliseconds, operation=operation
         )
+        if throttled:
+            self._emit(MetricName.VOD_THROTTLED, MetricUnit.Count, 1, operation=operation)
 
     def count_callback_rejected(self, reason: str) -> None:
         """An HTTP callback not accepted (401, or 5xx before authentication could finish)."""

@@ -1,6 +1,7 @@
 """The function's settings: read from the environment once, validated, then passed around.
 
 This is the only module that reads ``os.environ``; everything else receives a ``Settings``.
+Each field is declared once, with the environment variable that sets it as its alias.
 """
 
 import ipaddress
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, Self
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,41 +21,18 @@ from pydantic import (
     model_validator,
 )
 
-DEFAULT_REGION = "cn-shanghai"
-DEFAULT_METRICS_NAMESPACE = "VodPartsCleanup"
-DEFAULT_SERVICE_NAME = "vod-parts-cleanup"
 # VOD purges leftover parts after 7 days, so remembering a notification longer is useless.
-DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 60 * 60
-# How far X-VOD-TIMESTAMP may be from our clock, either way, for a callback to be accepted.
-DEFAULT_CALLBACK_MAX_SKEW_SECONDS = 300
+SEVEN_DAYS_SECONDS = 7 * 24 * 60 * 60
 
-# Environment variable -> Settings field. One table, so the template, the README and the
-# CLI can name the same variables.
-ENVIRONMENT_VARIABLES: dict[str, str] = {
-    "VOD_REGION": "vod_region",
-    "VOD_ENDPOINT": "vod_endpoint",
-    "VOD_PROTOCOL": "vod_protocol",
-    "VOD_CONNECT_TIMEOUT_MS": "connect_timeout_ms",
-    "VOD_READ_TIMEOUT_MS": "read_timeout_ms",
-    "VOD_MAX_ATTEMPTS": "max_attempts",
-    "VOD_CREDENTIALS_SECRET_ID": "credentials_secret_id",
-    "VOD_CREDENTIALS_CACHE_SECONDS": "credentials_cache_seconds",
-    "IDEMPOTENCY_TABLE_NAME": "idempotency_table_name",
-    "IDEMPOTENCY_TTL_SECONDS": "idempotency_ttl_seconds",
-    "ALIBABA_CLOUD_ACCESS_KEY_ID": "access_key_id",
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "access_key_secret",
-    "ALIBABA_CLOUD_SECURITY_TOKEN": "security_token",
-    "VOD_CALLBACK_URL": "callback_urls",
-    "VOD_CALLBACK_AUTH_KEY_SECRET_ID": "callback_auth_key_secret_id",
-    "VOD_CALLBACK_AUTH_KEY": "callback_auth_key",
-    "VOD_CALLBACK_NEXT_AUTH_KEY": "callback_next_auth_key",
-    "VOD_CALLBACK_MAX_SKEW_SECONDS": "callback_max_skew_seconds",
-    "VOD_CALLBACK_AUTH_KEY_CACHE_SECONDS": "callback_auth_key_cache_seconds",
-    "VOD_CALLBACK_CONFIRM_UPLOAD": "callback_confirm_upload",
-    "WORK_QUEUE_URL": "work_queue_url",
-    "POWERTOOLS_METRICS_NAMESPACE": "metrics_namespace",
-    "POWERTOOLS_SERVICE_NAME": "service_name",
-}
+
+def _variable(name: str, default: Any = None, **constraints: Any) -> Any:
+    """A field set by the environment variable ``name`` (tests and code may use the field name)."""
+    return Field(
+        default,
+        validation_alias=AliasChoices(name),
+        serialization_alias=name,
+        **constraints,
+    )
 
 
 class SettingsError(ValueError):
@@ -63,36 +42,53 @@ class SettingsError(ValueError):
 class Settings(BaseModel):
     """Everything the function may be told from outside, with safe defaults."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_by_name=True)
 
-    vod_region: str = Field(default=DEFAULT_REGION, pattern=r"^[a-z0-9-]+$")
-    vod_endpoint: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
-    vod_protocol: Literal["https", "http"] = "https"
-    connect_timeout_ms: int = Field(default=2_000, ge=100, le=10_000)
-    read_timeout_ms: int = Field(default=5_000, ge=100, le=30_000)
-    max_attempts: int = Field(default=4, ge=1, le=10)
-    credentials_secret_id: str | None = None
-    credentials_cache_seconds: int = Field(default=300, ge=0, le=86_400)
-    idempotency_table_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
-    idempotency_ttl_seconds: int = Field(
-        default=DEFAULT_IDEMPOTENCY_TTL_SECONDS, ge=60, le=365 * 24 * 60 * 60
+    # -- VOD ----------------------------------------------------------------------------------
+    vod_region: str = _variable("VOD_REGION", "cn-shanghai", pattern=r"^[a-z0-9-]+$")
+    vod_endpoint: str | None = _variable("VOD_ENDPOINT", pattern=r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
+    vod_protocol: Literal["https", "http"] = _variable("VOD_PROTOCOL", "https")
+    connect_timeout_ms: int = _variable("VOD_CONNECT_TIMEOUT_MS", 2_000, ge=100, le=10_000)
+    read_timeout_ms: int = _variable("VOD_READ_TIMEOUT_MS", 5_000, ge=100, le=30_000)
+    max_attempts: int = _variable("VOD_MAX_ATTEMPTS", 4, ge=1, le=10)
+    # The account's budget of DeleteMultipartUpload calls (VOD allows about 10 per second),
+    # of read calls (GetVideoInfo and the listings), and how many environments share them.
+    vod_calls_per_second: float = _variable("VOD_CALLS_PER_SECOND", 8.0, gt=0, le=1_000)
+    vod_read_calls_per_second: float = _variable("VOD_READ_CALLS_PER_SECOND", 20.0, gt=0, le=1_000)
+    vod_concurrent_callers: int = _variable("VOD_CONCURRENT_CALLERS", 2, ge=1, le=1_000)
+    # -- Alibaba Cloud credentials ---------------------------------------------------------
+    access_key_id: str | None = _variable("ALIBABA_CLOUD_ACCESS_KEY_ID")
+    access_key_secret: SecretStr | None = _variable("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+    security_token: SecretStr | None = _variable("ALIBABA_CLOUD_SECURITY_TOKEN")
+    credentials_secret_id: str | None = _variable("VOD_CREDENTIALS_SECRET_ID")
+    credentials_cache_seconds: int = _variable(
+        "VOD_CREDENTIALS_CACHE_SECONDS", 300, ge=0, le=86_400
     )
-    access_key_id: str | None = None
-    access_key_secret: SecretStr | None = None
-    security_token: SecretStr | None = None
-    callback_urls: tuple[str, ...] = ()
-    callback_auth_key_secret_id: str | None = None
-    callback_auth_key: SecretStr | None = None
-    callback_next_auth_key: SecretStr | None = None
-    callback_max_skew_seconds: int = Field(
-        default=DEFAULT_CALLBACK_MAX_SKEW_SECONDS, ge=1, le=3_600
+    # -- Once per notification -------------------------------------------------------------
+    idempotency_table_name: str | None = _variable(
+        "IDEMPOTENCY_TABLE_NAME", pattern=r"^[A-Za-z0-9_.-]{3,255}$"
     )
-    callback_auth_key_cache_seconds: int = Field(default=300, ge=0, le=86_400)
+    idempotency_ttl_seconds: int = _variable(
+        "IDEMPOTENCY_TTL_SECONDS", SEVEN_DAYS_SECONDS, ge=60, le=365 * 24 * 60 * 60
+    )
+    # -- The HTTP callback -------------------------------------------------------------------
+    callback_urls: tuple[str, ...] = _variable("VOD_CALLBACK_URL", ())
+    callback_auth_key_secret_id: str | None = _variable("VOD_CALLBACK_AUTH_KEY_SECRET_ID")
+    callback_auth_key: SecretStr | None = _variable("VOD_CALLBACK_AUTH_KEY")
+    callback_next_auth_key: SecretStr | None = _variable("VOD_CALLBACK_NEXT_AUTH_KEY")
+    callback_max_skew_seconds: int = _variable("VOD_CALLBACK_MAX_SKEW_SECONDS", 300, ge=1, le=3_600)
+    callback_auth_key_cache_seconds: int = _variable(
+        "VOD_CALLBACK_AUTH_KEY_CACHE_SECONDS", 300, ge=0, le=86_400
+    )
     # A callback's body is not signed: ask VOD whether the upload really ended before deleting.
-    callback_confirm_upload: bool = True
-    work_queue_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
-    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
-    service_name: str = DEFAULT_SERVICE_NAME
+    callback_confirm_upload: bool = _variable("VOD_CALLBACK_CONFIRM_UPLOAD", True)
+    # -- The work queue ------------------------------------------------------------------------
+    work_queue_url: str | None = _variable("WORK_QUEUE_URL", pattern=r"^https?://\S+$")
+    # -- Observability -----------------------------------------------------------------------
+    metrics_namespace: str = _variable("POWERTOOLS_METRICS_NAMESPACE", "VodPartsCleanup")
+    service_name: str = _variable("POWERTOOLS_SERVICE_NAME", "vod-parts-cleanup")
+    # X-Ray costs ~80 ms of every cold start to import: only when tracing is on.
+    trace_disabled: bool = _variable("POWERTOOLS_TRACE_DISABLED", True)
 
     @property
     def vod_host(self) -> str:
@@ -102,6 +98,15 @@ class Settings(BaseModel):
     @property
     def has_static_credentials(self) -> bool:
         return bool(self.access_key_id and self.access_key_secret)
+
+    def with_changes(self, **changes: Any) -> "Settings":
+        """A validated copy with some fields changed (``model_copy`` would not validate)."""
+        return Settings.model_validate(self.model_dump() | changes)
+
+    @field_validator("vod_protocol", mode="before")
+    @classmethod
+    def _protocol_in_any_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("callback_urls", mode="before")
     @classmethod
@@ -129,16 +134,23 @@ class Settings(BaseModel):
         return self
 
     @classmethod
+    def variables(cls) -> frozenset[str]:
+        """Every environment variable the settings read."""
+        return frozenset(
+            str(field.serialization_alias)
+            for field in cls.model_fields.values()
+            if field.serialization_alias
+        )
+
+    @classmethod
     def from_environment(cls, environment: Mapping[str, str] | None = None) -> "Settings":
         """Build settings from environment variables; empty values count as unset."""
         source = os.environ if environment is None else environment
         values = {
-            field: value.strip()
-            for variable, field in ENVIRONMENT_VARIABLES.items()
+            variable: value.strip()
+            for variable in cls.variables()
             if (value := source.get(variable, "")).strip()
         }
-        if "vod_protocol" in values:
-            values["vod_protocol"] = values["vod_protocol"].lower()
         try:
             return cls.model_validate(values)
         except ValidationError as error:
@@ -157,10 +169,8 @@ def _is_loopback(host_and_port: str) -> bool:
 
 def _describe(error: ValidationError) -> str:
     """Name the variables that are wrong, never their values (one may be a secret)."""
-    variable_of = {field: variable for variable, field in ENVIRONMENT_VARIABLES.items()}
     problems = []
     for detail in error.errors(include_input=False, include_url=False):
-        field = str(detail["loc"][0]) if detail["loc"] else ""
-        name = variable_of.get(field, field or "settings")
+        name = str(detail["loc"][0]) if detail["loc"] else "settings"
         problems.append(f"{name}: {detail['msg']}")
     return "invalid configuration: " + "; ".join(problems)

@@ -6,7 +6,6 @@ caller passes a deadline on the monotonic clock and gets a typed answer back, or
 """
 
 import random
-import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
@@ -17,7 +16,9 @@ from alibabacloud_tea_openapi.utils_models import Config, OpenApiRequest, Params
 from darabonba.exceptions import UnretryableException
 from darabonba.runtime import RuntimeOptions
 
+from vod_parts_cleanup.clock import SYSTEM_CLOCK, Clock
 from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
+from vod_parts_cleanup.pacing import Pacer
 from vod_parts_cleanup.settings import Settings
 
 API_VERSION = "2017-03-21"
@@ -80,6 +81,7 @@ class VodCall:
     request_id: str | None
     error_code: str | None
     http_status: int | None
+    throttled: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,21 +147,22 @@ def build_openapi_client(settings: Settings, credential: CredentialClient) -> Op
 
 
 class VodClient:
-    """Calls VOD for one video at a time, retrying transient failures within the caller's time."""
+    """Calls VOD for one video at a time, paced, retrying transient failures within the
+    caller's time."""
 
     def __init__(
         self,
         openapi_client: OpenApiClient,
         settings: Settings,
         *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        pacers: Mapping[str, Pacer] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._client = openapi_client
         self._max_attempts = settings.max_attempts
         self._connect_timeout_ms = settings.connect_timeout_ms
         self._read_timeout_ms = settings.read_timeout_ms
-        self._sleep = sleep
+        self._pacers = pacers or {}
         self._clock = clock
 
     def delete_multipart_upload(
@@ -220,32 +223,40 @@ class VodClient:
         on_call: OnCall,
     ) -> _Reply:
         """Call until VOD answers (or answers with one of ``answer_codes``), within the deadline."""
+        action = str(operation.action)
+        pacer = self._pacers.get(action)
         attempt = 0
         while True:
             attempt += 1
-            read_timeout_ms = self._read_timeout_for(deadline)
+            in_time = self._slot_in_time(pacer, deadline)
+            read_timeout_ms = self._read_timeout_for(deadline) if in_time else None
             if read_timeout_ms is None:
                 raise CleanupFailedError(
-                    kind=ErrorKind.TRANSIENT,
+                    kind=ErrorKind.OUT_OF_TIME,
                     error_code=DEADLINE_ERROR_CODE,
                     video_id=video_id,
-                    vod_request_id=None,
                     attempts=attempt - 1,
                 )
-            started = self._clock()
+            started = self._clock.monotonic()
             outcome = self._exchange(operation, query, read_timeout_ms)
             failure = outcome if isinstance(outcome, _Failure) else None
+            throttled = failure is not None and failure.kind is ErrorKind.THROTTLED
+            if pacer is not None and throttled:
+                pacer.throttled()
+            elif pacer is not None:
+                pacer.answered()
             body = _body_of(outcome) if not isinstance(outcome, _Failure) else {}
             request_id = failure.request_id if failure else _known(body.get("RequestId"))
             on_call(
                 VodCall(
-                    action=str(operation.action),
+                    action=action,
                     video_id=video_id,
                     attempt=attempt,
-                    latency_ms=(self._clock() - started) * 1000,
+                    latency_ms=(self._clock.monotonic() - started) * 1000,
                     request_id=request_id,
                     error_code=failure.error_code if failure else None,
                     http_status=failure.http_status if failure else 200,
+                    throttled=throttled,
                 )
             )
             if failure is None:
@@ -261,7 +272,16 @@ class VodClient:
                     vod_request_id=failure.request_id,
                     attempts=attempt,
                 )
-            self._sleep(pause)
+            self._clock.sleep(pause)
+
+    def _slot_in_time(self, pacer: Pacer | None, deadline: float | None) -> bool:
+        """Wait for the pacer's next slot, if it comes while a call still fits the deadline."""
+        if pacer is None:
+            return True
+        latest_start = None
+        if deadline is not None:
+            latest_start = deadline - _DEADLINE_SAFETY_SECONDS - _SMALLEST_USEFUL_TIMEOUT_MS / 1000
+        return pacer.wait_for_slot(latest_start)
 
     def _exchange(
         self, operation: Params, query: dict[str, str], read_timeout_ms: int
@@ -282,7 +302,7 @@ class VodClient:
         """The read timeout that still ends before the deadline, or None if no time is left."""
         if deadline is None:
             return self._read_timeout_ms
-        left_ms = int((deadline - self._clock() - _DEADLINE_SAFETY_SECONDS) * 1000)
+        left_ms = int((deadline - self._clock.monotonic() - _DEADLINE_SAFETY_SECONDS) * 1000)
         if left_ms < _SMALLEST_USEFUL_TIMEOUT_MS:
             return None
         return min(self._read_timeout_ms, left_ms)
@@ -290,13 +310,17 @@ class VodClient:
     def _pause_before_retry(
         self, failure: _Failure, attempt: int, deadline: float | None
     ) -> float | None:
-        """Exponential backoff with full jitter; None when retrying is pointless or too late."""
-        if failure.kind is not ErrorKind.TRANSIENT or attempt >= self._max_attempts:
+        """Exponential backoff with full jitter; None when retrying is pointless or too late.
+
+        After a throttled answer the pacer has widened its spacing too, so the retry also
+        waits for its slot."""
+        retried = {ErrorKind.TRANSIENT, ErrorKind.THROTTLED}
+        if failure.kind not in retried or attempt >= self._max_attempts:
             return None
         ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
         pause = max(random.uniform(0, ceiling), failure.retry_after_seconds)  # noqa: S311
         if deadline is not None:
-            time_after_pause = deadline - self._clock() - pause - _DEADLINE_SAFETY_SECONDS
+            time_after_pause = deadline - self._clock.monotonic() - pause - _DEADLINE_SAFETY_SECONDS
             if time_after_pause * 1000 < _SMALLEST_USEFUL_TIMEOUT_MS:
                 return None
         return pause
@@ -311,13 +335,13 @@ def _classify_failure(error: Exception) -> _Failure:
         retry_after = 0.0
         if isinstance(error, ThrottlingException) and error.retry_after:
             retry_after = min(float(error.retry_after) / 1000, _BACKOFF_CAP_SECONDS)
-        transient = (
-            isinstance(error, ThrottlingException)
-            or code.lower().startswith("throttling")
-            or code.lower() in _TRANSIENT_CODES
-            or (status is not None and status >= 500)
-        )
-        kind = ErrorKind.TRANSIENT if transient else ErrorKind.CONFIGURATION
+        throttled = isinstance(error, ThrottlingException) or code.lower().startswith("throttling")
+        transient = code.lower() in _TRANSIENT_CODES or (status is not None and status >= 500)
+        kind = ErrorKind.CONFIGURATION
+        if throttled:
+            kind = ErrorKind.THROTTLED
+        elif transient:
+            kind = ErrorKind.TRANSIENT
         return _Failure(kind, code, request_id, status, retry_after)
     inner = getattr(error, "inner_exception", None)
     if isinstance(error, CredentialsUnavailableError) or isinstance(

@@ -1,49 +1,90 @@
-"""Hands a VOD notification to the SQS work queue that the function's SQS trigger reads.
+"""The SQS work queue: where receivers hand notifications off and the paced consumer reads them.
 
-Why: VOD gives a callback 5 seconds and 3 attempts. When a cleanup cannot finish now for a
-reason that is not the event's fault, the callback's body goes to the queue (unchanged, so
-the SQS trigger reads it like any other record) and VOD is told it was delivered.
+The body is the notification exactly as it arrived (a VOD body, an EventBridge event or a
+direct request), so any message can be read, redriven or sent by hand the same way. What
+the consumer must know besides the body travels as message attributes: which trigger
+received it (an HTTP callback's body is an unsigned claim, to be confirmed with VOD) and when.
 """
 
-from typing import Any, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-# Message attributes, so an operator looking at the queue sees where a message came from.
-SOURCE_ATTRIBUTE = "source"
-SOURCE_HTTP_CALLBACK = "vod-http-callback"
-ERROR_CODE_ATTRIBUTE = "errorCode"
+from vod_parts_cleanup.models import Trigger
+
+TRIGGER_ATTRIBUTE = "trigger"
+RECEIVED_AT_ATTRIBUTE = "receivedAt"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a notification reached the consumer, as far as the message says."""
+
+    trigger: Trigger | None = None
+    received_at: float | None = None
+
+    @property
+    def claim_is_unverified(self) -> bool:
+        """Its body came through an unsigned channel (an HTTP callback), not through IAM."""
+        return self.trigger is Trigger.HTTP
+
+
+def delivery_attributes(trigger: Trigger, *, received_at: float) -> dict[str, str]:
+    """The message attributes a receiver sends along with a body."""
+    return {TRIGGER_ATTRIBUTE: trigger.value, RECEIVED_AT_ATTRIBUTE: f"{received_at:.3f}"}
+
+
+def delivery_of(message_attributes: Mapping[str, Any] | None) -> Delivery:
+    """The delivery an SQS record's attributes describe (Lambda's camelCase record form)."""
+    attributes = message_attributes or {}
+    trigger_text = _string_value(attributes.get(TRIGGER_ATTRIBUTE))
+    received_text = _string_value(attributes.get(RECEIVED_AT_ATTRIBUTE))
+    try:
+        trigger = Trigger(trigger_text) if trigger_text else None
+    except ValueError:
+        trigger = None
+    try:
+        received_at = float(received_text) if received_text else None
+    except ValueError:
+        received_at = None
+    return Delivery(trigger=trigger, received_at=received_at)
+
+
+def _string_value(attribute: object) -> str | None:
+    if isinstance(attribute, Mapping):
+        value = attribute.get("stringValue")
+        return value if isinstance(value, str) else None
+    return None
 
 
 class HandOffFailedError(Exception):
     """The queue did not take the message; the caller must keep the event another way."""
 
 
-class WorkQueue(Protocol):
-    def hand_off(self, body: str, *, error_code: str) -> str:
-        """Queue the body; return the SQS MessageId, or raise HandOffFailedError."""
-        ...
+class WorkQueue:
+    """The queue, through the function's one SQS client."""
 
-
-class SqsWorkQueue:
     def __init__(self, queue_url: str, sqs_client: Any) -> None:
         self._queue_url = queue_url
         self._client = sqs_client
 
-    def hand_off(self, body: str, *, error_code: str) -> str:
+    def hand_off(self, body: str, attributes: Mapping[str, str]) -> str:
+        """Queue the body; return the SQS MessageId, or raise HandOffFailedError."""
         try:
             response = self._client.send_message(
                 QueueUrl=self._queue_url,
                 MessageBody=body,
                 MessageAttributes={
-                    SOURCE_ATTRIBUTE: {"DataType": "String", "StringValue": SOURCE_HTTP_CALLBACK},
-                    ERROR_CODE_ATTRIBUTE: {"DataType": "String", "StringValue": error_code},
+                    name: {"DataType": "String", "StringValue": value}
+                    for name, value in attributes.items()
                 },
             )
         except (BotoCoreError, ClientError) as error:
             reason = type(error).__name__
             if isinstance(error, ClientError):
                 reason = str(error.response.get("Error", {}).get("Code") or reason)
-            msg = f"the work queue did not take the callback: {reason}"
+            msg = f"the work queue did not take the message: {reason}"
             raise HandOffFailedError(msg) from None
         return str(response["MessageId"])

@@ -14,16 +14,17 @@ from typing import Any
 
 import pytest
 
-from vod_parts_cleanup import settings as settings_module
 from vod_parts_cleanup.local.dynamodb import load_template
 from vod_parts_cleanup.observability import MetricName
-from vod_parts_cleanup.settings import ENVIRONMENT_VARIABLES
+from vod_parts_cleanup.settings import Settings
 from vod_parts_cleanup.vod_client import OPERATIONS as VOD_OPERATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 EVENTS = ROOT / "events"
-FUNCTION = "CleanupFunction"
+RECEIVER = "CallbackFunction"
+CONSUMER = "CleanupFunction"
+FUNCTIONS = (RECEIVER, CONSUMER)
 # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions:
 # the only statement allowed to say Resource "*", and it may say nothing else.
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -44,9 +45,14 @@ def resources_of_type(template: dict[str, Any], type_name: str) -> dict[str, dic
     }
 
 
-def function(template: dict[str, Any]) -> dict[str, Any]:
-    properties: dict[str, Any] = template["Resources"][FUNCTION]["Properties"]
+def function(template: dict[str, Any], name: str) -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"][name]["Properties"]
     return properties
+
+
+def variables_of(template: dict[str, Any], name: str) -> dict[str, Any]:
+    variables: dict[str, Any] = function(template, name)["Environment"]["Variables"]
+    return variables
 
 
 def ref(name: str) -> dict[str, str]:
@@ -71,10 +77,18 @@ def both_branches(value: Any) -> Iterator[Any]:
         yield value
 
 
+def role_policies(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        policy
+        for listed in role["Properties"].get("Policies", [])
+        for policy in both_branches(listed)
+    ]
+
+
 def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(where, document) for every policy the stack creates: roles' and queues' policies."""
     for name, role in resources_of_type(template, "AWS::IAM::Role").items():
-        for policy in role["Properties"].get("Policies", []):
+        for policy in role_policies(role):
             yield f"{name}/{policy['PolicyName']}", policy["PolicyDocument"]
     for name, policy in resources_of_type(template, "AWS::SQS::QueuePolicy").items():
         yield name, policy["Properties"]["PolicyDocument"]
@@ -88,82 +102,120 @@ def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    role = function_role(template)
-    return [
-        statement
-        for policy in role["Properties"]["Policies"]
-        for statement in statements(policy["PolicyDocument"])
-    ]
-
-
-def function_role(template: dict[str, Any]) -> dict[str, Any]:
-    role_name = function(template)["Role"]["Fn::GetAtt"][0]
+def function_role(template: dict[str, Any], name: str) -> dict[str, Any]:
+    role_name = function(template, name)["Role"]["Fn::GetAtt"][0]
     role: dict[str, Any] = template["Resources"][role_name]
     return role
 
 
-def allowed(template: dict[str, Any], action: str) -> list[Any]:
-    """The resources the function's role may use `action` on."""
+def role_statements(template: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in role_policies(function_role(template, name))
+        for statement in statements(policy["PolicyDocument"])
+    ]
+
+
+def allowed(template: dict[str, Any], name: str, action: str) -> list[Any]:
+    """The resources function ``name``'s role may use ``action`` on."""
     return [
         resource
-        for statement in role_statements(template)
+        for statement in role_statements(template, name)
         if statement["Effect"] == "Allow" and action in as_list(statement["Action"])
         for resource in as_list(statement["Resource"])
     ]
 
 
-# --- the function ------------------------------------------------------------------------
+def setting_default(field: str) -> Any:
+    return Settings.model_fields[field].default
 
 
-def test_the_function_runs_the_handler_on_python_3_13_arm64_with_tracing(
-    template: dict[str, Any],
+# --- the functions -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_function_runs_the_handler_on_python_3_13_arm64(
+    template: dict[str, Any], name: str
 ) -> None:
-    properties = function(template)
+    properties = function(template, name)
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
     assert properties["Handler"] == "vod_parts_cleanup.handler.lambda_handler"
-    assert properties["Tracing"] == "Active"
+    assert properties["Tracing"] == ref("Tracing")
     assert 128 <= properties["MemorySize"] <= 10_240
     assert 1 <= properties["Timeout"] <= 900
-    assert "Globals" not in template, "one function: its settings are all in one place"
+    # Tracing is a choice, off by default: the X-Ray SDK costs every cold start.
+    assert template["Parameters"]["Tracing"]["Default"] == "PassThrough"
+    disabled = variables_of(template, name)["POWERTOOLS_TRACE_DISABLED"]
+    assert disabled == {"Fn::If": ["TracingIsActive", "false", "true"]}
+    assert "Globals" not in template, "each function's settings are all in one place"
 
 
-def test_the_function_is_built_by_the_makefile_beside_the_template(
-    template: dict[str, Any],
+def test_the_receiver_answers_well_inside_vods_five_seconds(template: dict[str, Any]) -> None:
+    assert function(template, RECEIVER)["Timeout"] <= 10
+    assert function(template, CONSUMER)["Timeout"] >= 30
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_function_is_built_by_the_makefile_beside_the_template(
+    template: dict[str, Any], name: str
 ) -> None:
     # sam build runs `make build-<logical id>` with the Makefile found in CodeUri.
-    assert template["Resources"][FUNCTION]["Metadata"] == {"BuildMethod": "makefile"}
-    makefile = ROOT / function(template)["CodeUri"] / "Makefile"
-    assert re.search(rf"^build-{FUNCTION}:", makefile.read_text(encoding="utf-8"), re.MULTILINE)
+    assert template["Resources"][name]["Metadata"] == {"BuildMethod": "makefile"}
+    makefile = ROOT / function(template, name)["CodeUri"] / "Makefile"
+    assert re.search(rf"^(\S+ )?build-{name}\b.*:", makefile.read_text(encoding="utf-8"), re.M)
 
 
-def test_the_function_logs_to_its_own_group_with_a_retention(template: dict[str, Any]) -> None:
-    group = function(template)["LoggingConfig"]["LogGroup"]["Ref"]
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_function_logs_to_its_own_group_with_a_retention(
+    template: dict[str, Any], name: str
+) -> None:
+    group = function(template, name)["LoggingConfig"]["LogGroup"]["Ref"]
     assert template["Resources"][group]["Type"] == "AWS::Logs::LogGroup"
     assert template["Resources"][group]["Properties"]["RetentionInDays"] == ref("LogRetentionDays")
-    assert allowed(template, "logs:PutLogEvents") == [arn_of(group)]
-    assert allowed(template, "logs:CreateLogGroup") == []
+    assert allowed(template, name, "logs:PutLogEvents") == [arn_of(group)]
+    assert allowed(template, name, "logs:CreateLogGroup") == []
 
 
+@pytest.mark.parametrize("name", FUNCTIONS)
 def test_every_variable_the_template_sets_is_one_the_function_reads(
-    template: dict[str, Any],
+    template: dict[str, Any], name: str
 ) -> None:
-    variables = function(template)["Environment"]["Variables"]
-    unknown = set(variables) - set(ENVIRONMENT_VARIABLES) - NON_SETTINGS_VARIABLES
-    assert not unknown, f"not in settings.ENVIRONMENT_VARIABLES: {sorted(unknown)}"
-    assert variables["VOD_REGION"] == ref("VodRegion")
-    assert variables["VOD_CREDENTIALS_SECRET_ID"] == ref("VodCredentialsSecretArn")
-    assert variables["VOD_CALLBACK_AUTH_KEY_SECRET_ID"] == ref("CallbackAuthKeySecretArn")
-    assert variables["VOD_CALLBACK_MAX_SKEW_SECONDS"] == ref("CallbackMaxSkewSeconds")
-    assert variables["WORK_QUEUE_URL"] == ref("WorkQueue")
-    assert variables["IDEMPOTENCY_TABLE_NAME"] == ref("IdempotencyTable")
-    assert variables["IDEMPOTENCY_TTL_SECONDS"] == ref("IdempotencyTtlSeconds")
+    variables = variables_of(template, name)
+    unknown = set(variables) - Settings.variables() - NON_SETTINGS_VARIABLES
+    assert not unknown, f"not read by Settings: {sorted(unknown)}"
     assert variables["POWERTOOLS_SERVICE_NAME"] == ref("ServiceName")
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == ref("MetricsNamespace")
     assert variables["POWERTOOLS_LOG_LEVEL"] == ref("LogLevel")
-    # No static key may be configured by the template: credentials come from the secret.
+    # No static key may be configured by the template: credentials come from the secrets.
     assert not {"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "VOD_CALLBACK_AUTH_KEY"} & set(variables)
+
+
+def test_the_receiver_knows_the_callback_and_the_queue_and_nothing_of_vod(
+    template: dict[str, Any],
+) -> None:
+    variables = variables_of(template, RECEIVER)
+    assert variables["VOD_CALLBACK_AUTH_KEY_SECRET_ID"] == ref("CallbackAuthKeySecretArn")
+    assert variables["VOD_CALLBACK_MAX_SKEW_SECONDS"] == ref("CallbackMaxSkewSeconds")
+    assert variables["WORK_QUEUE_URL"] == ref("WorkQueue")
+    assert not {"VOD_CREDENTIALS_SECRET_ID", "IDEMPOTENCY_TABLE_NAME", "VOD_REGION"} & set(
+        variables
+    )
+
+
+def test_the_consumer_knows_vod_the_table_and_its_share_of_the_budget(
+    template: dict[str, Any],
+) -> None:
+    variables = variables_of(template, CONSUMER)
+    assert variables["VOD_REGION"] == ref("VodRegion")
+    assert variables["VOD_CREDENTIALS_SECRET_ID"] == ref("VodCredentialsSecretArn")
+    assert variables["IDEMPOTENCY_TABLE_NAME"] == ref("IdempotencyTable")
+    assert variables["IDEMPOTENCY_TTL_SECONDS"] == ref("IdempotencyTtlSeconds")
+    assert variables["VOD_CALLS_PER_SECOND"] == ref("VodCallsPerSecond")
+    # One fact, one place: the callers that share the budget are the queue's concurrency.
+    assert variables["VOD_CONCURRENT_CALLERS"] == ref("QueueMaximumConcurrency")
+    assert variables["VOD_CALLBACK_CONFIRM_UPLOAD"] == "true"
+    assert "VOD_CALLBACK_AUTH_KEY_SECRET_ID" not in variables
 
 
 def test_the_signed_callback_url_is_the_api_route_plus_the_optional_extra_ones(
@@ -174,44 +226,49 @@ def test_the_signed_callback_url_is_the_api_route_plus_the_optional_extra_ones(
     assert "${CallbackApi}" in own_url
     branches = [
         value["Fn::Sub"]
-        for value in both_branches(
-            function(template)["Environment"]["Variables"]["VOD_CALLBACK_URL"]
-        )
+        for value in both_branches(variables_of(template, RECEIVER)["VOD_CALLBACK_URL"])
     ]
     assert branches == [f"{own_url},${{ExtraCallbackUrls}}", own_url]
 
 
 def test_parameter_defaults_are_the_settings_defaults(template: dict[str, Any]) -> None:
     parameters = template["Parameters"]
-    assert parameters["ServiceName"]["Default"] == settings_module.DEFAULT_SERVICE_NAME
-    assert parameters["MetricsNamespace"]["Default"] == settings_module.DEFAULT_METRICS_NAMESPACE
-    assert parameters["VodRegion"]["Default"] == settings_module.DEFAULT_REGION
-    assert (
-        parameters["IdempotencyTtlSeconds"]["Default"]
-        == settings_module.DEFAULT_IDEMPOTENCY_TTL_SECONDS
+    assert parameters["ServiceName"]["Default"] == setting_default("service_name")
+    assert parameters["MetricsNamespace"]["Default"] == setting_default("metrics_namespace")
+    assert parameters["VodRegion"]["Default"] == setting_default("vod_region")
+    assert parameters["IdempotencyTtlSeconds"]["Default"] == setting_default(
+        "idempotency_ttl_seconds"
     )
-    assert (
-        parameters["CallbackMaxSkewSeconds"]["Default"]
-        == settings_module.DEFAULT_CALLBACK_MAX_SKEW_SECONDS
+    assert parameters["CallbackMaxSkewSeconds"]["Default"] == setting_default(
+        "callback_max_skew_seconds"
     )
+    assert parameters["VodCallsPerSecond"]["Default"] == setting_default("vod_calls_per_second")
+    assert parameters["QueueMaximumConcurrency"]["Default"] == setting_default(
+        "vod_concurrent_callers"
+    )
+    # The whole account may make about 10 DeleteMultipartUpload calls per second.
+    assert parameters["VodCallsPerSecond"]["MaxValue"] <= 10
 
 
 # --- least privilege ---------------------------------------------------------------------
 
 
-def test_the_function_has_its_own_role_with_inline_policies_only(
-    template: dict[str, Any],
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_function_has_its_own_role_with_inline_policies_only(
+    template: dict[str, Any], name: str
 ) -> None:
     # With `Policies` (or no `Role`) SAM would generate a role and attach AWS managed
     # policies (SQS polling, X-Ray) whose Resource is "*".
-    assert "Policies" not in function(template)
-    role = function_role(template)
+    assert "Policies" not in function(template, name)
+    role = function_role(template, name)
     assert role["Type"] == "AWS::IAM::Role"
     assert "ManagedPolicyArns" not in role["Properties"]
     assert resources_of_type(template, "AWS::IAM::ManagedPolicy") == {}
     assert resources_of_type(template, "AWS::IAM::Policy") == {}
     assume = statements(role["Properties"]["AssumeRolePolicyDocument"])
     assert [statement["Principal"] for statement in assume] == [{"Service": "lambda.amazonaws.com"}]
+    other = function_role(template, CONSUMER if name == RECEIVER else RECEIVER)
+    assert role is not other
 
 
 def test_no_statement_allows_a_wildcard_action(template: dict[str, Any]) -> None:
@@ -225,7 +282,7 @@ def test_no_statement_allows_a_wildcard_action(template: dict[str, Any]) -> None
                 assert "*" not in action, f"{where}: {action}"
                 assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", action), f"{where}: {action}"
             checked += 1
-    assert checked >= 8
+    assert checked >= 10
 
 
 def test_every_statement_names_its_resource_except_xray_alone(template: dict[str, Any]) -> None:
@@ -236,18 +293,26 @@ def test_every_statement_names_its_resource_except_xray_alone(template: dict[str
             if "*" in resources:
                 unscoped.append((where, statement, len(statements(document))))
             assert not any("*" in r for r in resources if isinstance(r, str) and r != "*")
-    assert len(unscoped) == 1, unscoped
-    _, statement, statements_in_its_policy = unscoped[0]
-    assert statement["Resource"] == "*"
-    assert set(as_list(statement["Action"])) == XRAY_ACTIONS
-    assert statements_in_its_policy == 1, "the X-Ray exception stays alone in its policy"
+    assert len(unscoped) == 2, unscoped  # one per role, only with tracing on
+    for _, statement, statements_in_its_policy in unscoped:
+        assert statement["Resource"] == "*"
+        assert set(as_list(statement["Action"])) == XRAY_ACTIONS
+        assert statements_in_its_policy == 1, "the X-Ray exception stays alone in its policy"
+    for name in FUNCTIONS:
+        [xray] = [
+            listed
+            for listed in function_role(template, name)["Properties"]["Policies"]
+            if "Fn::If" in listed
+        ]
+        assert xray["Fn::If"][0] == "TracingIsActive"
 
 
-def test_the_role_reaches_only_what_this_stack_owns_or_is_given(
-    template: dict[str, Any],
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_role_reaches_only_what_this_stack_owns_or_is_given(
+    template: dict[str, Any], name: str
 ) -> None:
     given = {"VodCredentialsSecretArn", "CallbackAuthKeySecretArn", "SecretsKmsKeyArn"}
-    for statement in role_statements(template):
+    for statement in role_statements(template, name):
         for resource in as_list(statement["Resource"]):
             if resource == "*":
                 continue
@@ -259,14 +324,34 @@ def test_the_role_reaches_only_what_this_stack_owns_or_is_given(
                 assert owned in template["Resources"], statement["Sid"]
 
 
-def test_the_function_may_read_exactly_the_two_secrets(template: dict[str, Any]) -> None:
-    assert allowed(template, "secretsmanager:GetSecretValue") == [
-        ref("VodCredentialsSecretArn"),
-        ref("CallbackAuthKeySecretArn"),
+def test_each_function_may_read_only_its_own_secret(template: dict[str, Any]) -> None:
+    assert allowed(template, RECEIVER, "secretsmanager:GetSecretValue") == [
+        ref("CallbackAuthKeySecretArn")
     ]
-    kms = [s for s in role_statements(template) if "kms:Decrypt" in as_list(s["Action"])]
-    assert [s["Resource"] for s in kms] == [ref("SecretsKmsKeyArn")]
-    assert "kms:ViaService" in kms[0]["Condition"]["StringEquals"]
+    assert allowed(template, CONSUMER, "secretsmanager:GetSecretValue") == [
+        ref("VodCredentialsSecretArn")
+    ]
+    for name in FUNCTIONS:
+        kms = [s for s in role_statements(template, name) if "kms:Decrypt" in as_list(s["Action"])]
+        assert [s["Resource"] for s in kms] == [ref("SecretsKmsKeyArn")]
+        assert "kms:ViaService" in kms[0]["Condition"]["StringEquals"]
+
+
+def test_the_receiver_may_only_send_to_the_work_queue(template: dict[str, Any]) -> None:
+    actions = {
+        action
+        for statement in role_statements(template, RECEIVER)
+        for action in as_list(statement["Action"])
+    }
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "secretsmanager:GetSecretValue",
+        "kms:Decrypt",
+        "sqs:SendMessage",
+        *XRAY_ACTIONS,
+    }
+    assert allowed(template, RECEIVER, "sqs:SendMessage") == [arn_of("WorkQueue")]
 
 
 def test_secrets_are_given_as_arns_never_as_values(template: dict[str, Any]) -> None:
@@ -283,30 +368,36 @@ def test_secrets_are_given_as_arns_never_as_values(template: dict[str, Any]) -> 
         assert not re.fullmatch(pattern, example.removesuffix("-AbC123")), "partial ARN"
 
 
-def test_the_table_allows_exactly_the_idempotency_actions(template: dict[str, Any]) -> None:
-    dynamodb = {
-        action
-        for statement in role_statements(template)
-        for action in as_list(statement["Action"])
-        if action.startswith("dynamodb:")
-    }
-    assert dynamodb == {
+def test_only_the_consumer_uses_the_table_with_exactly_the_idempotency_actions(
+    template: dict[str, Any],
+) -> None:
+    def table_actions(name: str) -> set[str]:
+        return {
+            action
+            for statement in role_statements(template, name)
+            for action in as_list(statement["Action"])
+            if action.startswith("dynamodb:")
+        }
+
+    assert table_actions(RECEIVER) == set()
+    assert table_actions(CONSUMER) == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     }
-    for action in dynamodb:
-        assert allowed(template, action) == [arn_of("IdempotencyTable")]
+    for action in table_actions(CONSUMER):
+        assert allowed(template, CONSUMER, action) == [arn_of("IdempotencyTable")]
 
 
 # --- triggers ----------------------------------------------------------------------------
 
 
-def test_the_work_queue_feeds_the_function_and_reports_batch_item_failures(
+def test_the_work_queue_feeds_the_consumer_and_reports_batch_item_failures(
     template: dict[str, Any],
 ) -> None:
-    events = function(template)["Events"]
+    assert "Events" not in function(template, RECEIVER)
+    events = function(template, CONSUMER)["Events"]
     sqs = [event["Properties"] for event in events.values() if event["Type"] == "SQS"]
     assert len(sqs) == 1
     trigger = sqs[0]
@@ -315,18 +406,20 @@ def test_the_work_queue_feeds_the_function_and_reports_batch_item_failures(
     assert 1 <= trigger["BatchSize"] <= 10
     # The event source mapping polls with the function's role.
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
-        assert allowed(template, action) == [arn_of("WorkQueue")]
+        assert allowed(template, CONSUMER, action) == [arn_of("WorkQueue")]
+        assert allowed(template, RECEIVER, action) == []
 
 
-def test_the_work_queue_concurrency_is_capped_for_vods_rate_limit(
+def test_the_consumers_concurrency_is_the_number_of_callers_sharing_the_budget(
     template: dict[str, Any],
 ) -> None:
-    (trigger,) = [e["Properties"] for e in function(template)["Events"].values()]
-    maximum = trigger["ScalingConfig"]["MaximumConcurrency"]
-    assert maximum == ref("QueueMaximumConcurrency")
+    (trigger,) = [e["Properties"] for e in function(template, CONSUMER)["Events"].values()]
+    assert trigger["ScalingConfig"]["MaximumConcurrency"] == ref("QueueMaximumConcurrency")
+    assert variables_of(template, CONSUMER)["VOD_CONCURRENT_CALLERS"] == ref(
+        "QueueMaximumConcurrency"
+    )
     parameter = template["Parameters"]["QueueMaximumConcurrency"]
-    # 2 is the lowest value SQS event sources accept; each invocation calls VOD one record
-    # at a time, so 2 stays under VOD's ~10 calls per second at >= 200 ms per call.
+    # 2 is the lowest value SQS event sources accept.
     assert parameter["Default"] == parameter["MinValue"] == 2
 
 
@@ -339,12 +432,10 @@ def test_failed_work_queue_messages_end_in_the_dead_letter_queue(
     assert 3 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 10
     # A dead letter keeps its first enqueue time: the DLQ must keep messages longer.
     assert dead_letters["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
-    assert queue["VisibilityTimeout"] >= 6 * function(template)["Timeout"]
-    # The HTTP route hands callbacks it cannot finish now to the same queue.
-    assert allowed(template, "sqs:SendMessage").count(arn_of("WorkQueue")) == 1
+    assert queue["VisibilityTimeout"] >= 6 * function(template, CONSUMER)["Timeout"]
 
 
-def test_vods_http_callback_reaches_the_function_on_post_vod_callback(
+def test_vods_http_callback_reaches_the_receiver_on_post_vod_callback(
     template: dict[str, Any],
 ) -> None:
     (route,) = resources_of_type(template, "AWS::ApiGatewayV2::Route").values()
@@ -353,17 +444,20 @@ def test_vods_http_callback_reaches_the_function_on_post_vod_callback(
     integration = template["Resources"][integration_name.removesuffix("}")]["Properties"]
     assert integration["IntegrationType"] == "AWS_PROXY"
     assert integration["PayloadFormatVersion"] == "2.0"
-    assert integration["IntegrationUri"] == arn_of(FUNCTION)
+    assert integration["IntegrationUri"] == arn_of(RECEIVER)
     (api,) = resources_of_type(template, "AWS::ApiGatewayV2::Api").values()
     assert api["Properties"]["ProtocolType"] == "HTTP"
     permissions = invoke_permissions(template, "apigateway.amazonaws.com")
-    assert [p["SourceArn"]["Fn::Sub"] for p in permissions] == [
-        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-        "${CallbackApi}/*/POST/vod/callback"
+    assert [(p["FunctionName"], p["SourceArn"]["Fn::Sub"]) for p in permissions] == [
+        (
+            arn_of(RECEIVER),
+            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+            "${CallbackApi}/*/POST/vod/callback",
+        )
     ]
 
 
-def test_the_eventbridge_rule_matches_the_sample_events_on_a_configurable_bus(
+def test_the_eventbridge_rule_sends_the_sample_events_only_to_the_work_queue(
     template: dict[str, Any],
 ) -> None:
     (rule,) = resources_of_type(template, "AWS::Events::Rule").values()
@@ -374,23 +468,31 @@ def test_the_eventbridge_rule_matches_the_sample_events_on_a_configurable_bus(
         assert event["source"] in properties["EventPattern"]["source"], sample.name
         assert event["detail-type"] in properties["EventPattern"]["detail-type"], sample.name
     (target,) = properties["Targets"]
-    assert target["Arn"] == arn_of(FUNCTION)
+    assert target["Arn"] == arn_of("WorkQueue")
     assert target["DeadLetterConfig"]["Arn"] == arn_of("FailedEventsQueue")
-    (permission,) = invoke_permissions(template, "events.amazonaws.com")
-    assert permission["SourceArn"] == arn_of("UploadEventsRule")
-    (queue_policy,) = resources_of_type(template, "AWS::SQS::QueuePolicy").values()
-    (statement,) = statements(queue_policy["Properties"]["PolicyDocument"])
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": arn_of("UploadEventsRule")}}
+    assert invoke_permissions(template, "events.amazonaws.com") == []
+    for queue in ("WorkQueue", "FailedEventsQueue"):
+        [policy] = [
+            p["Properties"]
+            for p in resources_of_type(template, "AWS::SQS::QueuePolicy").values()
+            if p["Properties"]["Queues"] == [ref(queue)]
+        ]
+        (statement,) = statements(policy["PolicyDocument"])
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Resource"] == arn_of(queue)
+        assert statement["Condition"] == {
+            "ArnEquals": {"aws:SourceArn": arn_of("UploadEventsRule")}
+        }
 
 
 def test_failed_asynchronous_invocations_go_to_a_destination(template: dict[str, Any]) -> None:
-    config = function(template)["EventInvokeConfig"]
+    config = function(template, CONSUMER)["EventInvokeConfig"]
     assert config["DestinationConfig"]["OnFailure"] == {
         "Type": "SQS",
         "Destination": arn_of("FailedEventsQueue"),
     }
-    assert allowed(template, "sqs:SendMessage").count(arn_of("FailedEventsQueue")) == 1
+    assert allowed(template, CONSUMER, "sqs:SendMessage") == [arn_of("FailedEventsQueue")]
 
 
 def invoke_permissions(template: dict[str, Any], principal: str) -> list[dict[str, Any]]:
@@ -401,7 +503,6 @@ def invoke_permissions(template: dict[str, Any], principal: str) -> list[dict[st
     ]
     for permission in permissions:
         assert permission["Action"] == "lambda:InvokeFunction"
-        assert permission["FunctionName"] == arn_of(FUNCTION)
     return permissions
 
 
@@ -443,6 +544,12 @@ def test_alarms_watch_dead_letters_errors_throttles_and_failed_cleanups(
         ("AWS/Lambda", "Throttles"),
         ("custom", "CleanupFailed"),
     } <= watched
+    errors_watched = {
+        alarm["Dimensions"][0]["Value"]["Ref"]
+        for alarm in alarms(template)
+        if alarm["MetricName"] == "Errors"
+    }
+    assert errors_watched == set(FUNCTIONS)
     dead_letter_queues = {
         alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for alarm in alarms(template)
@@ -471,6 +578,44 @@ def test_alarms_on_the_functions_metrics_use_names_it_emits(template: dict[str, 
         assert alarm["Statistic"] == "Sum"
 
 
+def dashboard_metrics(template: dict[str, Any]) -> list[list[Any]]:
+    """The metric rows of the dashboard, its ${...} substitutions left as they are."""
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    filled = re.sub(r"\$\{VodCallsPerSecond\}", "8", body)
+    document = json.loads(filled)
+    return [
+        row
+        for widget in document["widgets"]
+        for row in widget["properties"]["metrics"]
+        if isinstance(row[0], str)
+    ]
+
+
+def test_the_dashboard_shows_the_flow_with_the_functions_own_metric_names(
+    template: dict[str, Any],
+) -> None:
+    rows = dashboard_metrics(template)
+    own = [row for row in rows if row[0] == "${MetricsNamespace}"]
+    names = {row[1] for row in own}
+    assert names <= {name.value for name in MetricName}
+    assert {"VodLatency", "VodThrottled", "CleanupDeferred", "CallbackQueued"} <= names
+    # The call rate per operation: VodLatency has a dimension set of service and Operation.
+    latency = own[[row[1] for row in own].index("VodLatency")]
+    assert latency[2:6] == ["service", "${ServiceName}", "Operation", "DeleteMultipartUpload"]
+    queues = {row[3] for row in rows if row[0] == "AWS/SQS"}
+    assert queues == {
+        "${WorkQueue.QueueName}",
+        "${DeadLetterQueue.QueueName}",
+        "${FailedEventsQueue.QueueName}",
+    }
+    assert {row[1] for row in rows if row[0] == "AWS/SQS"} >= {
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+    }
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert '"value": ${VodCallsPerSecond}' in body  # the budget line is the parameter
+
+
 def test_outputs_tell_where_to_send_events_and_what_to_watch(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
     assert outputs["WorkQueueUrl"]["Value"] == ref("WorkQueue")
@@ -479,6 +624,9 @@ def test_outputs_tell_where_to_send_events_and_what_to_watch(template: dict[str,
     assert outputs["DeadLetterQueueArn"]["Value"] == arn_of("DeadLetterQueue")
     assert outputs["IdempotencyTableName"]["Value"] == ref("IdempotencyTable")
     assert outputs["CallbackUrl"]["Value"]["Fn::Sub"].startswith("https://${CallbackApi}.")
+    assert outputs["FunctionName"]["Value"] == ref(CONSUMER)
+    assert outputs["CallbackFunctionName"]["Value"] == ref(RECEIVER)
+    assert "#dashboards:name=${Dashboard}" in outputs["DashboardUrl"]["Value"]["Fn::Sub"]
 
 
 def test_the_alibaba_ram_policy_allows_exactly_the_operations_the_function_calls() -> None:

@@ -1,30 +1,62 @@
-"""The local runner: `vod-parts-cleanup invoke EVENT_FILE` against the embedded stand-in."""
+"""The local runner: `vod-parts-cleanup invoke EVENT_FILE` against the embedded stand-ins,
+in this process (as `main` runs it) and once as the installed command."""
 
+import io
 import json
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
 from tests.conftest import CALLBACK_KEY, CALLBACK_URL, EVENTS, vod_signature
-from vod_parts_cleanup import cli
-from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_SECRET
+from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_SECRET, cli
 
 
-def invoke(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """A fresh process, as a developer runs it: nothing configured, so the stand-in is used."""
-    return subprocess.run(
-        [sys.executable, "-m", "vod_parts_cleanup.cli", "invoke", *arguments],
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def invoke(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """``vod-parts-cleanup invoke ...`` with nothing configured, so the stand-ins are used."""
+
+    def run(*arguments: str) -> Run:
+        out = io.StringIO()
+        returncode = cli.main(["invoke", *arguments], out=out)
+        return Run(returncode, out.getvalue(), capsys.readouterr().err)
+
+    return run
+
+
+def test_the_installed_command_runs_a_sample_in_a_fresh_process() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vod_parts_cleanup.local.cli",
+            "invoke",
+            str(EVENTS / "direct-completed.json"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+    assert run.returncode == 0, run.stderr
+    assert '"status": "deleted"' in run.stdout
+    assert "run figures:" in run.stdout
 
 
-def test_invoke_runs_the_handler_against_the_stand_in_and_shows_everything() -> None:
+def test_invoke_runs_the_handler_against_the_stand_in_and_shows_everything(
+    invoke: Callable[..., Run],
+) -> None:
     run = invoke(str(EVENTS / "direct-completed.json"), "--repeat", "2")
     assert run.returncode == 0, run.stderr
     out = run.stdout
@@ -43,7 +75,7 @@ def test_invoke_runs_the_handler_against_the_stand_in_and_shows_everything() -> 
     assert LOCAL_ACCESS_KEY_SECRET not in out + run.stderr
 
 
-def test_invoke_shows_each_record_of_a_batch_and_the_logs() -> None:
+def test_invoke_shows_each_record_of_a_batch_and_the_logs(invoke: Callable[..., Run]) -> None:
     run = invoke(str(EVENTS / "sqs-mixed-batch.json"), "--logs")
     assert run.returncode == 0, run.stderr
     assert "batchItemFailures" in run.stdout
@@ -52,7 +84,9 @@ def test_invoke_shows_each_record_of_a_batch_and_the_logs() -> None:
     assert '"level": "INFO"' in run.stdout
 
 
-def test_a_failure_is_shown_and_sets_the_exit_status(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_is_shown_and_sets_the_exit_status(
+    monkeypatch: pytest.MonkeyPatch, invoke: Callable[..., Run]
+) -> None:
     monkeypatch.setenv("VOD_ENDPOINT", "127.0.0.1:9")  # nothing listens on the discard port
     monkeypatch.setenv("VOD_PROTOCOL", "http")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tLocal")
@@ -67,7 +101,7 @@ def test_a_failure_is_shown_and_sets_the_exit_status(monkeypatch: pytest.MonkeyP
 
 
 def test_a_bad_configuration_is_reported_without_a_traceback(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, invoke: Callable[..., Run]
 ) -> None:
     monkeypatch.setenv("VOD_PROTOCOL", "http")
     monkeypatch.setenv("VOD_ENDPOINT", "vod.cn-shanghai.aliyuncs.com")
@@ -78,7 +112,7 @@ def test_a_bad_configuration_is_reported_without_a_traceback(
 
 
 def test_a_sample_callback_is_signed_again_and_passes_the_real_check(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, invoke: Callable[..., Run]
 ) -> None:
     # Powertools' switch to log every incoming event must not put the signature in a log.
     monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
@@ -89,9 +123,14 @@ def test_a_sample_callback_is_signed_again_and_passes_the_real_check(
     signed_at = re.search(r"signed again .* current time \(X-VOD-TIMESTAMP (\d+)\)", out)
     assert signed_at is not None
     first, second = out.split("== invocation 2 of 2")
-    assert '"statusCode": 200' in first and '"status": "deleted"' in first
+    # The receiver queues it, then the consumer (playing the SQS trigger) cleans it.
+    assert '"statusCode": 200' in first and '"status": "queued"' in first
+    assert "-- the consumer, on a batch of 1" in first
+    assert re.search(r"message \S+: ae6e1e92b89b120907004a263578a15a deleted", first)
+    assert "GetVideoInfo 2017-03-21 VideoId=ae6e1e92b89b120907004a263578a15a" in first
     # The same signed callback again is VOD's own retry: let through, replayed.
     assert "replayed from the idempotency store" in second
+    assert "VOD calls: 2 (DeleteMultipartUpload 1, GetVideoInfo 1)" in out
     signature = vod_signature(CALLBACK_URL, signed_at.group(1), CALLBACK_KEY)
     assert signature not in out + run.stderr
     assert CALLBACK_KEY not in out + run.stderr
@@ -106,7 +145,7 @@ def test_a_sample_callback_is_signed_again_and_passes_the_real_check(
     ],
 )
 def test_sample_callbacks_that_must_be_refused_are_sent_as_they_are(
-    arguments: list[str], reason: str
+    invoke: Callable[..., Run], arguments: list[str], reason: str
 ) -> None:
     run = invoke(str(EVENTS / arguments[0]), *arguments[1:])
     assert run.returncode == 0, run.stderr

@@ -2,12 +2,17 @@
 signed calls to the stand-in; and what happens when they are missing or wrong."""
 
 import json
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.conftest import ReadOutputFixture, load_event, vod_client_for
+from tests.conftest import (
+    FunctionUnderTest,
+    ReadOutputFixture,
+    configure,
+    load_event,
+    vod_client_for,
+)
 from vod_parts_cleanup.credentials import build_credential_client
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
@@ -98,16 +103,16 @@ def test_no_credentials_at_all_is_a_clear_configuration_error(settings: Settings
 
 
 def test_the_handler_keeps_an_event_it_has_no_credentials_for(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutputFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bare = handler.settings.model_copy(update={"access_key_id": None, "access_key_secret": None})
-    monkeypatch.setattr(handler, "settings", bare)
-    with pytest.raises(SettingsError):
+    configure(handler, access_key_id=None, access_key_secret=None)
+    with pytest.raises(CleanupFailedError) as failure:
         handler.lambda_handler(load_event("direct-completed.json"), context)
+    assert (failure.value.kind, failure.value.error_code) == ("configuration", "NotConfigured")
     sqs_event = load_event("sqs-completed.json")
     assert handler.lambda_handler(sqs_event, context) == {
         "batchItemFailures": [{"itemIdentifier": sqs_event["Records"][0]["messageId"]}]
@@ -119,29 +124,30 @@ def test_the_handler_keeps_an_event_it_has_no_credentials_for(
 
 def test_the_handler_reads_the_secret_once_per_execution_environment(
     secrets,
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store_usable_secret(secrets)
-    monkeypatch.setattr(handler, "settings", secret_settings(handler.settings))
+    handler.reconfigure(secret_settings(handler.settings))
+    reads: list[str] = []
+    handler.app.aws.client("secretsmanager").meta.events.register(
+        "before-call.secrets-manager.GetSecretValue", lambda **_: reads.append("read")
+    )
     event = load_event("direct-completed.json")
     stand_in.add_video(event["VideoId"])
     assert handler.lambda_handler(event, context)["status"] == "deleted"
     assert handler.lambda_handler(event, context)["status"] == "already_clean"
-    assert handler.cleanup_service.cache_info().misses == 1
+    assert handler.lambda_handler(load_event("direct-manual.json"), context)["status"] == (
+        "media_not_found"
+    )
+    assert reads == ["read"]
 
 
 def test_an_unknown_access_key_makes_a_direct_invocation_raise_a_typed_failure(
-    handler: ModuleType,
-    stand_in: LocalVod,
-    context: LocalLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
-    monkeypatch.setattr(
-        handler, "settings", handler.settings.model_copy(update={"access_key_id": "LTAI5tNobody"})
-    )
+    configure(handler, access_key_id="LTAI5tNobody")
     with pytest.raises(CleanupFailedError) as failure:
         handler.lambda_handler(load_event("direct-manual.json"), context)
     assert failure.value.error_code == "InvalidAccessKeyId.NotFound"

@@ -3,12 +3,11 @@ what is kept for retry, metrics and logs."""
 
 import json
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.conftest import Output, load_event
+from tests.conftest import FunctionUnderTest, Output, configure, load_event
 from vod_parts_cleanup.cleanup import VOD_CALL_LOG_MESSAGE
 from vod_parts_cleanup.local import LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
@@ -46,7 +45,7 @@ def vod_body(event: dict[str, Any]) -> dict[str, Any]:
     ],
 )
 def test_direct_and_eventbridge_events_delete_the_parts(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutput,
@@ -73,11 +72,15 @@ def test_direct_and_eventbridge_events_delete_the_parts(
     assert deleted.dimensions["Outcome"] == outcome
     [latency] = emitted.counted("VodLatency")
     assert latency.unit == "Milliseconds" and latency.value > 0
-    assert latency.dimensions["Outcome"] == outcome
+    # Per operation (the dashboard's call rate), not per outcome.
+    assert latency.dimensions == {
+        "service": "vod-parts-cleanup",
+        "Operation": "DeleteMultipartUpload",
+    }
 
 
 def test_the_result_carries_the_event_time(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
     event = load_event("direct-completed.json")
     stand_in.add_video(event["VideoId"])
@@ -94,7 +97,7 @@ def test_the_result_carries_the_event_time(
 
 
 def test_a_second_delivery_finds_the_upload_already_clean(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
 ) -> None:
     event = load_event("direct-completed.json")
     stand_in.add_video(event["VideoId"])
@@ -106,7 +109,7 @@ def test_a_second_delivery_finds_the_upload_already_clean(
 
 
 def test_an_unknown_video_is_media_not_found(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
 ) -> None:
     result = handler.lambda_handler({"VideoId": "00000000000000000000000000000000"}, context)
     assert result["status"] == "media_not_found"
@@ -123,7 +126,7 @@ def test_an_unknown_video_is_media_not_found(
     ],
 )
 def test_events_that_are_not_uploads_are_ignored_without_calling_vod(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutput,
@@ -147,7 +150,7 @@ def test_events_that_are_not_uploads_are_ignored_without_calling_vod(
     ],
 )
 def test_bad_input_is_rejected_with_a_clear_error_and_never_reaches_vod(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutput,
@@ -163,7 +166,7 @@ def test_bad_input_is_rejected_with_a_clear_error_and_never_reaches_vod(
 
 
 def test_invalid_parameter_from_vod_is_rejected(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
 ) -> None:
     stand_in.fail_next("InvalidParameter")
     result = handler.lambda_handler({"VideoId": "abc123"}, context)
@@ -179,14 +182,14 @@ def test_invalid_parameter_from_vod_is_rejected(
     ("code", "status", "kind"),
     [
         ("ServiceUnAvailable", 503, ErrorKind.TRANSIENT),
-        ("Throttling.User", 400, ErrorKind.TRANSIENT),
+        ("Throttling.User", 400, ErrorKind.THROTTLED),
         ("AccessDenied", 400, ErrorKind.CONFIGURATION),
         ("InvalidStorage.NotFound", 400, ErrorKind.CONFIGURATION),
     ],
 )
 @pytest.mark.parametrize("name", ["direct-completed.json", "eventbridge-failed.json"])
 def test_direct_and_eventbridge_failures_raise_so_lambda_keeps_the_event(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutput,
@@ -196,9 +199,7 @@ def test_direct_and_eventbridge_failures_raise_so_lambda_keeps_the_event(
     status: int,
     kind: ErrorKind,
 ) -> None:
-    monkeypatch.setattr(
-        handler, "settings", handler.settings.model_copy(update={"max_attempts": 2})
-    )
+    configure(handler, max_attempts=2)
     event = load_event(name)
     video_id = video_id_of(vod_body(event))
     stand_in.add_video(video_id)
@@ -207,21 +208,29 @@ def test_direct_and_eventbridge_failures_raise_so_lambda_keeps_the_event(
     with pytest.raises(CleanupFailedError) as failure:
         handler.lambda_handler(event, context)
 
-    expected_attempts = 2 if kind is ErrorKind.TRANSIENT else 1
+    expected_attempts = 1 if kind is ErrorKind.CONFIGURATION else 2
     assert (failure.value.kind, failure.value.error_code) == (kind, code)
     assert failure.value.attempts == expected_attempts
     assert len(stand_in.requests) == expected_attempts
     assert stand_in.has_parts(video_id)
     emitted = output()
-    [failed] = emitted.counted("CleanupFailed")
-    assert failed.dimensions["ErrorKind"] == kind.value
     assert len(emitted.counted("VodLatency")) == expected_attempts
-    level = "ERROR" if kind is ErrorKind.CONFIGURATION else "WARNING"
+    if kind is ErrorKind.THROTTLED:
+        # VOD's quota, not a fault: kept and counted apart, so the failure alarm stays quiet.
+        assert "CleanupFailed" not in emitted.metric_names()
+        [deferred] = emitted.counted("CleanupDeferred")
+        assert deferred.dimensions["Reason"] == "throttled"
+        assert len(emitted.counted("VodThrottled")) == 2
+        level = "INFO"
+    else:
+        [failed] = emitted.counted("CleanupFailed")
+        assert failed.dimensions["ErrorKind"] == kind.value
+        level = "ERROR" if kind is ErrorKind.CONFIGURATION else "WARNING"
     assert any(log["level"] == level and log.get("errorCode") == code for log in emitted.logs)
 
 
 def test_sqs_records_are_cleaned_and_none_is_reported(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
 ) -> None:
     for name in ["sqs-completed.json", "sqs-failed.json", "sqs-manual.json"]:
         event = load_event(name)
@@ -232,7 +241,7 @@ def test_sqs_records_are_cleaned_and_none_is_reported(
 
 
 def test_an_ignored_sqs_record_is_not_reported(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
 ) -> None:
     assert handler.lambda_handler(load_event("sqs-ignored.json"), context) == {
         "batchItemFailures": []
@@ -242,7 +251,7 @@ def test_an_ignored_sqs_record_is_not_reported(
 
 
 def test_a_mixed_batch_reports_only_what_must_be_kept(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
 ) -> None:
     event = load_event("sqs-mixed-batch.json")
     completed, failed, _ignored, not_json = event["Records"]
@@ -263,14 +272,12 @@ def test_a_mixed_batch_reports_only_what_must_be_kept(
 
 
 def test_a_batch_reports_the_records_vod_could_not_take(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(
-        handler, "settings", handler.settings.model_copy(update={"max_attempts": 1})
-    )
+    configure(handler, max_attempts=1)
     event = load_event("sqs-mixed-batch.json")
     completed, failed, _ignored, not_json = event["Records"]
     for record in (completed, failed):
@@ -290,7 +297,7 @@ def test_a_batch_reports_the_records_vod_could_not_take(
 
 
 def test_a_batch_whose_every_record_fails_reports_them_all(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
@@ -303,7 +310,7 @@ def test_a_batch_whose_every_record_fails_reports_them_all(
 
 
 def test_logs_are_structured_and_carry_the_event_keys(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
 ) -> None:
     event = load_event("sqs-completed.json")
     video_id = video_id_of(vod_body(event))
@@ -321,22 +328,20 @@ def test_logs_are_structured_and_carry_the_event_keys(
 
 
 def test_the_metrics_namespace_comes_from_the_settings(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutput,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from vod_parts_cleanup.observability import CleanupMetrics
-
-    monkeypatch.setattr(handler, "metrics", CleanupMetrics(namespace="Custom", service="svc"))
+    configure(handler, metrics_namespace="Custom", service_name="svc")
     handler.lambda_handler(load_event("direct-ignored.json"), context)
     [metric] = output().metrics
     assert (metric.namespace, metric.dimensions) == ("Custom", {"service": "svc"})
 
 
 def test_every_metric_has_a_service_total_for_alarms_and_a_detailed_breakdown(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     capsys: pytest.CaptureFixture[str],

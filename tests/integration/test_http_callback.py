@@ -1,12 +1,11 @@
 """VOD's signed HTTP callbacks through API Gateway (HTTP API, payload 2.0), end to end: the real
-handler, the real signature check, moto DynamoDB (idempotency) and SQS (the
-work queue), and the local VOD over real HTTP."""
+deployed_handler, the real signature check, moto SQS (the work queue the receiver hands off to) and
+DynamoDB (idempotency), the consumer on what was queued, and the local VOD over real HTTP."""
 
 import base64
 import json
 import time
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from tests.conftest import (
     CALLBACK_KEY,
     CALLBACK_URL,
+    FunctionUnderTest,
     IdempotencyTable,
     Output,
     WorkQueue,
@@ -55,10 +55,11 @@ def callback(name: str = "http-completed.json", age: int = 0, **signing: Any) ->
         ("http-manual.json", "manual"),
     ],
 )
-def test_signed_callbacks_are_cleaned_and_answered_200(
-    deployed_handler: ModuleType,
+def test_signed_callbacks_are_queued_answered_200_and_cleaned_by_the_consumer(
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
+    work_queue: WorkQueue,
     output: ReadOutput,
     name: str,
     outcome: str,
@@ -71,34 +72,55 @@ def test_signed_callbacks_are_cleaned_and_answered_200(
     assert (answer["videoId"], answer["outcome"], answer["status"]) == (
         video_id,
         outcome,
-        "deleted",
+        "queued",
     )
+    # The receiver never calls VOD: it hands off, and the paced consumer cleans.
+    assert stand_in.requests == []
+    [message] = work_queue.receive()
+    assert message["MessageId"] == answer["messageId"]
+    assert message["Body"] == event["body"]
+    attributes = message["MessageAttributes"]
+    assert attributes["trigger"]["StringValue"] == "http"
+    assert float(attributes["receivedAt"]["StringValue"]) == pytest.approx(
+        event["requestContext"]["timeEpoch"] / 1000
+    )
+    emitted = output()
+    [queued] = emitted.counted("CallbackQueued")
+    assert queued.dimensions["Outcome"] == outcome
+    assert "CallbackRejected" not in emitted.metric_names()
+
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
     assert not stand_in.has_parts(video_id)
-    assert "CallbackRejected" not in output().metric_names()
 
 
 def test_the_documented_example_signature_is_accepted(
-    handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """VOD's own example (URL, key test123) passes the check, signed now for freshness."""
     url = "https://www.example.com/your/callback"
-    configure(handler, monkeypatch, callback_urls=(url,), callback_auth_key="test123")
+    configure(deployed_handler, callback_urls=(url,), callback_auth_key="test123")
     event = callback(url=url, key="test123")
     stand_in.add_video(body_of(event)["VideoId"])
-    assert handler.lambda_handler(event, context)["statusCode"] == 200
+    assert deployed_handler.lambda_handler(event, context)["statusCode"] == 200
 
 
 def test_a_base64_body_is_decoded(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    deployed_handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
 ) -> None:
     event = callback()
     stand_in.add_video(body_of(event)["VideoId"])
-    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    text = event["body"]
+    event["body"] = base64.b64encode(text.encode()).decode()
     event["isBase64Encoded"] = True
-    assert answer_of(handler.lambda_handler(event, context))[1]["status"] == "deleted"
+    assert answer_of(deployed_handler.lambda_handler(event, context))[1]["status"] == "queued"
+    [message] = work_queue.receive()
+    assert message["Body"] == text
 
 
 @pytest.mark.parametrize(
@@ -110,7 +132,7 @@ def test_a_base64_body_is_decoded(
     ],
 )
 def test_header_names_are_matched_in_any_case(
-    handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     timestamp_header: str,
@@ -121,23 +143,24 @@ def test_header_names_are_matched_in_any_case(
     headers[timestamp_header] = headers.pop("x-vod-timestamp")
     headers[signature_header] = headers.pop("x-vod-signature")
     stand_in.add_video(body_of(event)["VideoId"])
-    assert handler.lambda_handler(event, context)["statusCode"] == 200
+    assert deployed_handler.lambda_handler(event, context)["statusCode"] == 200
 
 
-@pytest.mark.parametrize("age", [-299, 0, 299])
+# (The exact edges are checked on a fixed clock in tests/unit/test_callback_auth.py.)
+@pytest.mark.parametrize("age", [-295, 0, 295])
 def test_a_timestamp_inside_the_window_is_fresh(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, age: int
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, age: int
 ) -> None:
     event = callback(age=age)
     stand_in.add_video(body_of(event)["VideoId"])
-    assert handler.lambda_handler(event, context)["statusCode"] == 200
+    assert deployed_handler.lambda_handler(event, context)["statusCode"] == 200
 
 
 @pytest.mark.parametrize(
     "name", ["http-ignored.json", "http-transcode-ignored.json", "http-unsigned.json"]
 )
 def test_non_upload_events_are_answered_200_without_calling_vod(
-    deployed_handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     idempotency_table: IdempotencyTable,
@@ -156,18 +179,18 @@ def test_non_upload_events_are_answered_200_without_calling_vod(
 
 
 def test_any_of_several_callback_urls_is_accepted(
-    handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Uploads can carry their own callback URL, so VOD may sign any of the configured ones."""
     custom = "https://uploads.example.com/vod/callback?tenant=7"
-    configure(handler, monkeypatch, callback_urls=(CALLBACK_URL, custom))
+    configure(deployed_handler, callback_urls=(CALLBACK_URL, custom))
     for url in (CALLBACK_URL, custom):
         event = callback(url=url)
         stand_in.add_video(body_of(event)["VideoId"])
-        assert handler.lambda_handler(event, context)["statusCode"] == 200
+        assert deployed_handler.lambda_handler(event, context)["statusCode"] == 200
 
 
 # --- rejected callbacks -------------------------------------------------------------------
@@ -205,7 +228,7 @@ REJECTIONS: dict[str, tuple[dict[str, Any], Callable[[dict[str, Any]], None] | N
 
 @pytest.mark.parametrize("case", REJECTIONS)
 def test_callbacks_that_do_not_authenticate_get_401_and_never_reach_vod(
-    deployed_handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutput,
@@ -232,17 +255,17 @@ def test_callbacks_that_do_not_authenticate_get_401_and_never_reach_vod(
 
 
 def test_the_sample_without_signature_headers_is_refused(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
     event = load_event("http-unsigned.json")
     stand_in.add_video(body_of(event)["VideoId"])
-    status, answer = answer_of(handler.lambda_handler(event, context))
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
     assert (status, answer["reason"]) == (401, "missing_header")
     assert stand_in.has_parts(body_of(event)["VideoId"])
 
 
 def test_the_samples_signatures_are_fixed_in_time_and_so_are_stale_now(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
     """The samples as stored: signed correctly, but long ago."""
     event = load_event("http-completed.json")
@@ -250,35 +273,38 @@ def test_the_samples_signatures_are_fixed_in_time_and_so_are_stale_now(
     assert headers["x-vod-signature"] == vod_signature(
         CALLBACK_URL, headers["x-vod-timestamp"], CALLBACK_KEY
     )
-    status, answer = answer_of(handler.lambda_handler(event, context))
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
     assert (status, answer["reason"]) == (401, "stale_timestamp")
 
 
 def test_the_sample_signed_with_another_key_is_refused(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
     stored = load_event("http-wrong-key.json")
     event = signed(stored, key="an-old-callback-key")
-    status, answer = answer_of(handler.lambda_handler(event, context))
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
     assert (status, answer["reason"]) == (401, "bad_signature")
     assert stand_in.requests == []
 
 
 def test_authentication_comes_before_the_body_is_read(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    deployed_handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutput,
 ) -> None:
     for body in ("not json{", "x" * (64 * 1024 + 1)):
         event = callback(key="not-the-key", body=body)
-        assert handler.lambda_handler(event, context)["statusCode"] == 401
+        assert deployed_handler.lambda_handler(event, context)["statusCode"] == 401
     assert output().metric_names() == ["CallbackRejected", "CallbackRejected"]
 
 
 def test_only_post_is_accepted(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
     event = callback()
     event["requestContext"]["http"]["method"] = "GET"
-    assert handler.lambda_handler(event, context)["statusCode"] == 405
+    assert deployed_handler.lambda_handler(event, context)["statusCode"] == 405
     assert stand_in.requests == []
 
 
@@ -286,7 +312,7 @@ def test_only_post_is_accepted(
 
 
 def assert_answers(
-    handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     expected: dict[str, int],
@@ -295,23 +321,26 @@ def assert_answers(
     for key, status in expected.items():
         event = callback(key=key)
         stand_in.add_video(body_of(event)["VideoId"])
-        assert handler.lambda_handler(event, context)["statusCode"] == status, key
+        assert deployed_handler.lambda_handler(event, context)["statusCode"] == status, key
 
 
 def test_during_a_rotation_both_keys_are_accepted_and_no_other(
-    handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    configure(handler, monkeypatch, callback_next_auth_key="the-next-key")
+    configure(deployed_handler, callback_next_auth_key="the-next-key")
     assert_answers(
-        handler, stand_in, context, {CALLBACK_KEY: 200, "the-next-key": 200, "a-third-key": 401}
+        deployed_handler,
+        stand_in,
+        context,
+        {CALLBACK_KEY: 200, "the-next-key": 200, "a-third-key": 401},
     )
 
 
 def test_keys_come_from_secrets_manager_with_the_next_key(
-    handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
@@ -322,18 +351,20 @@ def test_keys_come_from_secrets_manager_with_the_next_key(
         SecretString=json.dumps({"AuthKey": "current-key", "NextAuthKey": "next-key"}),
     )
     configure(
-        handler,
-        monkeypatch,
+        deployed_handler,
         callback_auth_key=None,
         callback_auth_key_secret_id=secret["ARN"],
     )
     assert_answers(
-        handler, stand_in, context, {"current-key": 200, "next-key": 200, CALLBACK_KEY: 401}
+        deployed_handler,
+        stand_in,
+        context,
+        {"current-key": 200, "next-key": 200, CALLBACK_KEY: 401},
     )
 
 
 def test_a_key_changed_in_the_secret_is_picked_up_at_the_first_mismatch(
-    handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
@@ -342,18 +373,17 @@ def test_a_key_changed_in_the_secret_is_picked_up_at_the_first_mismatch(
     """Within the cache's lifetime: a mismatch reads the secret again before refusing."""
     secrets.create_secret(Name="vod/callback-auth-key", SecretString="old-key")
     configure(
-        handler,
-        monkeypatch,
+        deployed_handler,
         callback_auth_key=None,
         callback_auth_key_secret_id="vod/callback-auth-key",
     )
-    assert_answers(handler, stand_in, context, {"old-key": 200})
+    assert_answers(deployed_handler, stand_in, context, {"old-key": 200})
     secrets.put_secret_value(SecretId="vod/callback-auth-key", SecretString="new-key")
-    assert_answers(handler, stand_in, context, {"new-key": 200})
+    assert_answers(deployed_handler, stand_in, context, {"new-key": 200})
 
 
 def test_an_unreadable_key_secret_answers_503_so_vod_retries(
-    handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
@@ -361,12 +391,11 @@ def test_an_unreadable_key_secret_answers_503_so_vod_retries(
     aws: None,
 ) -> None:
     configure(
-        handler,
-        monkeypatch,
+        deployed_handler,
         callback_auth_key=None,
         callback_auth_key_secret_id="vod/no-such-secret",
     )
-    status, answer = answer_of(handler.lambda_handler(callback(), context))
+    status, answer = answer_of(deployed_handler.lambda_handler(callback(), context))
     assert (status, answer["reason"]) == (503, "auth_unavailable")
     assert stand_in.requests == []
     [rejected] = output().counted("CallbackRejected")
@@ -379,17 +408,17 @@ def test_an_unreadable_key_secret_answers_503_so_vod_retries(
     ids=["no callback url", "no auth key"],
 )
 def test_without_authentication_configured_no_callback_is_accepted(
-    handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
     output: ReadOutput,
     changes: dict[str, Any],
 ) -> None:
-    configure(handler, monkeypatch, **changes)
+    configure(deployed_handler, **changes)
     event = callback()
     stand_in.add_video(body_of(event)["VideoId"])
-    status, answer = answer_of(handler.lambda_handler(event, context))
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
     assert (status, answer["reason"]) == (500, "not_configured")
     assert stand_in.requests == []
     emitted = output()
@@ -400,29 +429,12 @@ def test_without_authentication_configured_no_callback_is_accepted(
 # --- one header pair, many notifications --------------------------------------------------
 
 
-def test_vods_own_retry_with_the_same_body_passes_to_idempotency(
-    deployed_handler: ModuleType,
-    stand_in: LocalVod,
-    context: LocalLambdaContext,
-    output: ReadOutput,
-) -> None:
-    event = callback()
-    stand_in.add_video(body_of(event)["VideoId"])
-    first = answer_of(deployed_handler.lambda_handler(event, context))
-    again = answer_of(deployed_handler.lambda_handler(event, context))
-    assert first == again
-    assert first[0] == 200
-    assert [r.action for r in stand_in.requests] == ["GetVideoInfo", "DeleteMultipartUpload"]
-    emitted = output()
-    assert "IdempotentReplay" in emitted.metric_names()
-    assert "CallbackRejected" not in emitted.metric_names()
-
-
 def test_different_notifications_sharing_one_header_pair_are_all_accepted(
-    deployed_handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     idempotency_table: IdempotencyTable,
+    work_queue: WorkQueue,
     output: ReadOutput,
 ) -> None:
     """VOD signs every callback of one second with the same pair: five uploads ending
@@ -440,43 +452,54 @@ def test_different_notifications_sharing_one_header_pair_are_all_accepted(
     assert len(pairs) == 1
 
     answers = [answer_of(deployed_handler.lambda_handler(event, context)) for event in events]
-    assert [(status, answer["status"]) for status, answer in answers] == [(200, "deleted")] * 5
+    assert [(status, answer["status"]) for status, answer in answers] == [(200, "queued")] * 5
+    assert "CallbackRejected" not in output().metric_names()
+    # Authenticating them wrote nothing: the table holds only what the consumer remembers.
+    assert idempotency_table.items() == []
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
     assert not any(stand_in.has_parts(video_id) for video_id in video_ids)
     deletes = [r.query["MediaId"] for r in stand_in.requests if r.action == "DeleteMultipartUpload"]
     assert sorted(deletes) == video_ids
-    # One idempotency record per notification, nothing for the header pair.
-    assert len(idempotency_table.items()) == 5
-    assert "CallbackRejected" not in output().metric_names()
+    assert len(idempotency_table.items()) == 5  # one per notification
 
     # VOD's own retry of one of them (same pair, same body) deletes nothing again.
     status, again = answer_of(deployed_handler.lambda_handler(events[2], context))
-    assert (status, again) == answers[2]
+    assert (status, again["status"]) == (200, "queued")
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
     deletes = [r for r in stand_in.requests if r.action == "DeleteMultipartUpload"]
     assert len(deletes) == 5
+    assert "IdempotentReplay" in output().metric_names()
 
 
-# --- what the body claims, confirmed with VOD ----------------------------------------------
+# --- what the body claims, confirmed with VOD by the consumer --------------------------------
 
 
 def test_a_callback_is_confirmed_with_vod_before_the_delete(
-    deployed_handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    deployed_handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
+    output: ReadOutput,
 ) -> None:
     event = callback()
     video_id = body_of(event)["VideoId"]
     stand_in.add_video(video_id, status="UploadSucc")
-    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
-    assert (status, answer["status"], answer["attempts"]) == (200, "deleted", 2)
+    deployed_handler.lambda_handler(event, context)
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
     assert [(r.action, r.status) for r in stand_in.requests] == [
         ("GetVideoInfo", 200),
         ("DeleteMultipartUpload", 200),
     ]
     assert stand_in.requests[0].query == {"VideoId": video_id}
+    [result] = [log["result"] for log in output().logs if "result" in log]
+    assert (result["status"], result["attempts"]) == ("deleted", 2)
 
 
 def test_a_callback_for_a_video_still_uploading_is_skipped_but_the_same_via_sqs_is_cleaned(
-    deployed_handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
+    work_queue: WorkQueue,
     output: ReadOutput,
 ) -> None:
     """A forged (or premature) 'upload ended' for an upload in progress deletes nothing; an
@@ -485,12 +508,9 @@ def test_a_callback_for_a_video_still_uploading_is_skipped_but_the_same_via_sqs_
     video_id = body_of(event)["VideoId"]
     stand_in.add_video(video_id, status="Uploading")
     status, answer = answer_of(deployed_handler.lambda_handler(event, context))
-    assert status == 200
-    assert (answer["status"], answer["reason"], answer["videoId"]) == (
-        "skipped",
-        "upload_in_progress",
-        video_id,
-    )
+    assert (status, answer["status"]) == (200, "queued")
+    # Skipped is an answer, not a failure: the message is done with.
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
     assert [r.action for r in stand_in.requests] == ["GetVideoInfo"]
     assert stand_in.has_parts(video_id)
     emitted = output()
@@ -498,6 +518,10 @@ def test_a_callback_for_a_video_still_uploading_is_skipped_but_the_same_via_sqs_
     assert skipped.dimensions["Reason"] == "upload_in_progress"
     [warning] = [log for log in emitted.logs if log.get("result", {}).get("status") == "skipped"]
     assert warning["level"] == "WARNING"
+    assert (warning["result"]["reason"], warning["result"]["videoId"]) == (
+        "upload_in_progress",
+        video_id,
+    )
 
     record = load_event("sqs-failed.json")
     record["Records"][0]["body"] = event["body"]
@@ -507,47 +531,52 @@ def test_a_callback_for_a_video_still_uploading_is_skipped_but_the_same_via_sqs_
 
 
 def test_a_callback_for_a_video_vod_does_not_know_deletes_nothing(
-    deployed_handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
-) -> None:
-    event = callback()
-    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
-    assert (status, answer["status"], answer["errorCode"]) == (
-        200,
-        "media_not_found",
-        "InvalidVideo.NotFound",
-    )
-    assert [r.action for r in stand_in.requests] == ["GetVideoInfo"]
-
-
-def test_the_confirmation_can_be_turned_off(
-    deployed_handler: ModuleType,
-    stand_in: LocalVod,
-    context: LocalLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    configure(deployed_handler, monkeypatch, callback_confirm_upload=False)
-    event = callback()
-    stand_in.add_video(body_of(event)["VideoId"], status="Uploading")
-    assert answer_of(deployed_handler.lambda_handler(event, context))[1]["status"] == "deleted"
-    assert [r.action for r in stand_in.requests] == ["DeleteMultipartUpload"]
-
-
-def test_a_status_check_vod_refuses_keeps_the_callback(
-    deployed_handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
+    output: ReadOutput,
+) -> None:
+    deployed_handler.lambda_handler(callback(), context)
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
+    assert [r.action for r in stand_in.requests] == ["GetVideoInfo"]
+    [result] = [log["result"] for log in output().logs if "result" in log]
+    assert (result["status"], result["errorCode"]) == ("media_not_found", "InvalidVideo.NotFound")
+
+
+def test_the_confirmation_can_be_turned_off(
+    deployed_handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
+) -> None:
+    configure(deployed_handler, callback_confirm_upload=False)
+    event = callback()
+    stand_in.add_video(body_of(event)["VideoId"], status="Uploading")
+    deployed_handler.lambda_handler(event, context)
+    work_queue.drain(deployed_handler, context)
+    assert [r.action for r in stand_in.requests] == ["DeleteMultipartUpload"]
+    assert not stand_in.has_parts(body_of(event)["VideoId"])
+
+
+def test_a_status_check_vod_refuses_keeps_the_message(
+    deployed_handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
+    output: ReadOutput,
 ) -> None:
     """E.g. a RAM policy without vod:GetVideoInfo: a configuration error, the event is kept."""
     event = callback()
     video_id = body_of(event)["VideoId"]
     stand_in.add_video(video_id)
     stand_in.fail_next("Forbidden.RAM", status=403, action="GetVideoInfo")
-    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
-    assert (status, answer["status"], answer["errorCode"]) == (200, "queued", "Forbidden.RAM")
+    deployed_handler.lambda_handler(event, context)
+    [response] = work_queue.drain(deployed_handler, context)
+    assert len(response["batchItemFailures"]) == 1
     assert stand_in.has_parts(video_id)
-    [queued] = work_queue.receive()
-    assert queued["Body"] == event["body"]
+    [failed] = output().counted("CleanupFailed")
+    assert failed.dimensions["ErrorKind"] == "configuration"
 
 
 # --- bodies -------------------------------------------------------------------------------
@@ -555,7 +584,7 @@ def test_a_status_check_vod_refuses_keeps_the_callback(
 
 @pytest.mark.parametrize("body", ["not json{", "[]", "", '"a string"'])
 def test_a_malformed_body_is_answered_400_after_authentication(
-    deployed_handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutput,
@@ -568,7 +597,7 @@ def test_a_malformed_body_is_answered_400_after_authentication(
 
 
 def test_a_body_over_64_kib_is_answered_413_after_authentication(
-    deployed_handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutput,
@@ -584,150 +613,95 @@ def test_a_body_over_64_kib_is_answered_413_after_authentication(
 
 
 def test_a_callback_with_a_bad_video_id_is_answered_400(
-    handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
     event = callback(body=json.dumps({"VideoId": "../x"}))
-    status, answer = answer_of(handler.lambda_handler(event, context))
+    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
     assert (status, answer["status"], answer["errorCode"]) == (400, "rejected", "InvalidVideoId")
     assert stand_in.requests == []
 
 
-# --- failures that are not the event's fault ----------------------------------------------
+# --- the hand-off ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("code", "vod_status", "kind"),
-    [("InternalError", 500, "transient"), ("Forbidden.RAM", 403, "configuration")],
-)
-def test_a_failed_cleanup_is_queued_with_the_body_intact_and_answered_200(
-    deployed_handler: ModuleType,
+def test_the_receiver_never_calls_vod_even_when_vod_fails(
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
-    monkeypatch: pytest.MonkeyPatch,
     output: ReadOutput,
-    code: str,
-    vod_status: int,
-    kind: str,
 ) -> None:
-    configure(deployed_handler, monkeypatch, max_attempts=1)
+    """VOD failing does not concern VOD's callback: it is answered 200 at once, and the
+    failure meets the consumer, which keeps the message for a retry."""
+    configure(deployed_handler, max_attempts=1)
     event = callback()
     video_id = body_of(event)["VideoId"]
     stand_in.add_video(video_id)
-    stand_in.fail_next(code, status=vod_status)
+    stand_in.fail_video(video_id, "InternalError", status=500)
     status, answer = answer_of(deployed_handler.lambda_handler(event, context))
-    assert status == 200
-    [message] = work_queue.receive()
-    assert answer == {
-        "status": "queued",
-        "videoId": video_id,
-        "outcome": "completed",
-        "errorCode": code,
-        "messageId": message["MessageId"],
-    }
-    assert message["Body"] == event["body"]
-    assert message["MessageAttributes"]["errorCode"]["StringValue"] == code
-    emitted = output()
-    [queued] = emitted.counted("CallbackQueued")
-    assert queued.dimensions["Outcome"] == "completed"
-    [failed] = emitted.counted("CleanupFailed")
-    assert failed.dimensions["ErrorKind"] == kind
-
-
-def test_the_queued_callback_is_cleaned_by_the_sqs_trigger(
-    deployed_handler: ModuleType,
-    stand_in: LocalVod,
-    context: LocalLambdaContext,
-    work_queue: WorkQueue,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Nothing is lost: what the HTTP route queued, the SQS trigger finishes later."""
-    configure(deployed_handler, monkeypatch, max_attempts=1)
-    event = callback()
-    video_id = body_of(event)["VideoId"]
-    stand_in.add_video(video_id)
-    stand_in.fail_next("ServiceUnavailable", status=503)
-    deployed_handler.lambda_handler(event, context)
-    [message] = work_queue.receive()
-    sqs_event = load_event("sqs-completed.json")
-    record = sqs_event["Records"][0] | {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "md5OfBody": message["MD5OfBody"],
-    }
-    response = deployed_handler.lambda_handler({"Records": [record]}, context)
-    assert response == {"batchItemFailures": []}
+    assert (status, answer["status"]) == (200, "queued")
+    assert stand_in.requests == []
+    [response] = work_queue.drain(deployed_handler, context)
+    assert response == {"batchItemFailures": [{"itemIdentifier": answer["messageId"]}]}
+    [failed] = output().counted("CleanupFailed")
+    assert failed.dimensions["ErrorKind"] == "transient"
+    # Fixed: the message, received again after its visibility timeout, is cleaned.
+    stand_in.clear_video_failure(video_id)
+    work_queue.make_visible_again()
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
     assert not stand_in.has_parts(video_id)
 
 
-def test_a_callback_that_waited_in_api_gateway_is_queued_instead_of_overrunning_vods_timeout(
-    deployed_handler: ModuleType,
-    stand_in: LocalVod,
-    context: LocalLambdaContext,
-    work_queue: WorkQueue,
-) -> None:
-    """A cold start can eat most of VOD's 5 seconds: the cleanup gets only what is left."""
-    event = callback()
-    event["requestContext"]["timeEpoch"] = int((time.time() - 3.6) * 1000)
-    stand_in.add_video(body_of(event)["VideoId"])
-    status, answer = answer_of(deployed_handler.lambda_handler(event, context))
-    assert (status, answer["status"]) == (200, "queued")
-    assert len(work_queue.receive()) == 1
-
-
 def test_a_failed_hand_off_is_answered_503_so_vod_delivers_again(
-    deployed_handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
-    monkeypatch: pytest.MonkeyPatch,
     output: ReadOutput,
 ) -> None:
-    missing_queue = work_queue.url.rsplit("/", 1)[0] + "/no-such-queue"
-    configure(deployed_handler, monkeypatch, max_attempts=1, work_queue_url=missing_queue)
+    good_queue = work_queue.url
+    configure(deployed_handler, work_queue_url=good_queue.rsplit("/", 1)[0] + "/no-such-queue")
     event = callback()
     stand_in.add_video(body_of(event)["VideoId"])
-    stand_in.fail_next("InternalError", status=500)
     status, answer = answer_of(deployed_handler.lambda_handler(event, context))
-    assert (status, answer["status"], answer["errorCode"]) == (503, "failed", "InternalError")
+    assert (status, answer["status"]) == (503, "failed")
+    assert stand_in.requests == []
     emitted = output()
     assert "CallbackQueued" not in emitted.metric_names()
     [error] = [log for log in emitted.logs if log["level"] == "ERROR"]
     assert error["detail"] == (
-        "the work queue did not take the callback: AWS.SimpleQueueService.NonExistentQueue"
+        "the work queue did not take the message: AWS.SimpleQueueService.NonExistentQueue"
     )
-    # VOD's retry, once the fault is gone, is cleaned: the failure was not stored.
+    # VOD's retry, once the queue is back, is taken and cleaned.
+    configure(deployed_handler, work_queue_url=good_queue)
     assert deployed_handler.lambda_handler(event, context)["statusCode"] == 200
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
     assert not stand_in.has_parts(body_of(event)["VideoId"])
 
 
-def test_without_a_work_queue_a_failed_cleanup_is_answered_503(
-    idempotent_handler: ModuleType,
-    stand_in: LocalVod,
-    context: LocalLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
+def test_without_a_work_queue_a_callback_is_answered_503(
+    idempotent_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
-    configure(idempotent_handler, monkeypatch, max_attempts=1)
+    configure(idempotent_handler, work_queue_url=None)
     event = callback()
     stand_in.add_video(body_of(event)["VideoId"])
-    stand_in.fail_next("InternalError", status=500)
     assert idempotent_handler.lambda_handler(event, context)["statusCode"] == 503
+    assert stand_in.requests == []
 
 
 # --- secrets ------------------------------------------------------------------------------
 
 
 def test_no_key_or_signature_appears_in_any_log_or_answer(
-    deployed_handler: ModuleType,
+    deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
+    work_queue: WorkQueue,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     next_key = "next-callback-key-0042"
-    configure(deployed_handler, monkeypatch, max_attempts=1, callback_next_auth_key=next_key)
+    configure(deployed_handler, max_attempts=1, callback_next_auth_key=next_key)
     events = [
         callback(),
         callback(key=next_key),
@@ -736,17 +710,17 @@ def test_no_key_or_signature_appears_in_any_log_or_answer(
         callback(age=-1000),
         callback(url="https://www.example.com/your/callback"),
     ]
-    replayed = json.loads(json.dumps(events[0]))
-    replayed["body"] = json.dumps(body_of(replayed) | {"VideoId": "0123456789abcdef0123456789abcd"})
-    events.append(replayed)
+    same_pair = json.loads(json.dumps(events[0]))
+    same_pair["body"] = json.dumps(body_of(same_pair) | {"VideoId": "0123456789abcdef0123456789"})
+    events.append(same_pair)
     failing = callback("http-failed.json")
-    stand_in.add_video(body_of(failing)["VideoId"])
-    stand_in.fail_next("InternalError", status=500)
+    stand_in.fail_video(body_of(failing)["VideoId"], "InternalError", status=500)
     events.insert(0, failing)
     answers = []
     for event in events:
         stand_in.add_video(body_of(event)["VideoId"])
         answers.append(json.dumps(deployed_handler.lambda_handler(event, context)))
+    answers += [json.dumps(response) for response in work_queue.drain(deployed_handler, context)]
     written = capsys.readouterr()
     everything = "\n".join([written.out, written.err, caplog.text, *answers])
     assert "CallbackRejected" in everything  # the rejections were logged and counted

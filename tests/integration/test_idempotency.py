@@ -6,7 +6,6 @@ import json
 import threading
 import time
 import uuid
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -14,7 +13,15 @@ import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-from tests.conftest import IdempotencyTable, ReadOutputFixture, load_event, signed, vod_client_for
+from tests.conftest import (
+    FunctionUnderTest,
+    IdempotencyTable,
+    ReadOutputFixture,
+    configure,
+    load_event,
+    signed,
+    vod_client_for,
+)
 from vod_parts_cleanup.cleanup import CleanupService
 from vod_parts_cleanup.idempotency import (
     REPLAY_LOG_MESSAGE,
@@ -66,7 +73,7 @@ def failed_ids(response: dict[str, Any]) -> list[str]:
 
 
 def test_one_vod_call_for_many_deliveries_across_triggers(
-    idempotent_handler: ModuleType,
+    idempotent_handler: FunctionUnderTest,
     stand_in: LocalVod,
     idempotency_table: IdempotencyTable,
     context: LocalLambdaContext,
@@ -105,7 +112,7 @@ def test_one_vod_call_for_many_deliveries_across_triggers(
 
 
 def test_a_duplicate_inside_one_batch_calls_vod_once(
-    idempotent_handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    idempotent_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
     stand_in.add_video(VIDEO_ID)
     event = sqs_event(upload_body(), upload_body(), upload_body())
@@ -114,7 +121,7 @@ def test_a_duplicate_inside_one_batch_calls_vod_once(
 
 
 def test_a_later_distinct_notification_of_the_same_video_runs_again(
-    idempotent_handler: ModuleType,
+    idempotent_handler: FunctionUnderTest,
     stand_in: LocalVod,
     idempotency_table: IdempotencyTable,
     context: LocalLambdaContext,
@@ -143,7 +150,7 @@ def test_a_later_distinct_notification_of_the_same_video_runs_again(
     ],
 )
 def test_failures_are_not_stored_so_a_redrive_really_runs(
-    idempotent_handler: ModuleType,
+    idempotent_handler: FunctionUnderTest,
     stand_in: LocalVod,
     idempotency_table: IdempotencyTable,
     context: LocalLambdaContext,
@@ -173,7 +180,7 @@ def test_failures_are_not_stored_so_a_redrive_really_runs(
 
 
 def test_a_duplicate_still_in_progress_elsewhere_is_kept_not_run(
-    idempotent_handler: ModuleType,
+    idempotent_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
     output: ReadOutputFixture,
@@ -208,7 +215,7 @@ def test_a_duplicate_still_in_progress_elsewhere_is_kept_not_run(
     assert [metric.dimensions["ErrorKind"] for metric in failed] == ["transient", "transient"]
 
 
-def _wait_for_in_progress_item(handler: ModuleType) -> None:
+def _wait_for_in_progress_item(handler: FunctionUnderTest) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
     for _ in range(200):
         items = client.scan(TableName=handler.settings.idempotency_table_name)["Items"]
@@ -219,7 +226,7 @@ def _wait_for_in_progress_item(handler: ModuleType) -> None:
 
 
 def test_the_in_progress_lock_expires_with_the_invocation(
-    idempotent_handler: ModuleType,
+    idempotent_handler: FunctionUnderTest,
     stand_in: LocalVod,
     idempotency_table: IdempotencyTable,
 ) -> None:
@@ -240,14 +247,13 @@ def test_the_in_progress_lock_expires_with_the_invocation(
 
 
 def test_an_unreachable_table_keeps_the_event_and_never_calls_vod(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     idempotency_table: IdempotencyTable,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    missing = handler.settings.model_copy(update={"idempotency_table_name": "no-such-table"})
-    monkeypatch.setattr(handler, "settings", missing)
+    configure(handler, idempotency_table_name="no-such-table")
     stand_in.add_video(VIDEO_ID)
     with pytest.raises(CleanupFailedError) as failure:
         handler.lambda_handler(upload_body(), context)
@@ -262,7 +268,7 @@ def test_an_unreachable_table_keeps_the_event_and_never_calls_vod(
 
 
 def test_a_ten_record_batch_with_two_failing_records_reports_exactly_those(
-    idempotent_handler: ModuleType,
+    idempotent_handler: FunctionUnderTest,
     stand_in: LocalVod,
     idempotency_table: IdempotencyTable,
     context: LocalLambdaContext,
@@ -285,7 +291,7 @@ def test_a_ten_record_batch_with_two_failing_records_reports_exactly_those(
 
 
 def test_an_empty_batch_is_answered_as_sqs_expects(
-    idempotent_handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    idempotent_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
     event = sqs_event()
     event["Records"] = []
@@ -294,7 +300,7 @@ def test_an_empty_batch_is_answered_as_sqs_expects(
 
 
 def test_an_all_failed_batch_reports_every_record(
-    idempotent_handler: ModuleType, stand_in: LocalVod, context: LocalLambdaContext
+    idempotent_handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
     stand_in.fail_video(VIDEO_ID, "InternalError", status=500)
     event = sqs_event(upload_body(), "not json", upload_body("fail"))
@@ -313,7 +319,7 @@ def test_an_all_failed_batch_reports_every_record(
     ],
 )
 def test_malformed_records_are_reported_so_they_reach_the_dead_letter_queue(
-    idempotent_handler: ModuleType,
+    idempotent_handler: FunctionUnderTest,
     stand_in: LocalVod,
     idempotency_table: IdempotencyTable,
     context: LocalLambdaContext,
@@ -328,7 +334,7 @@ def test_malformed_records_are_reported_so_they_reach_the_dead_letter_queue(
 
 
 def test_ignored_and_rejected_events_cost_no_dynamodb_write(
-    idempotent_handler: ModuleType,
+    idempotent_handler: FunctionUnderTest,
     stand_in: LocalVod,
     idempotency_table: IdempotencyTable,
     context: LocalLambdaContext,

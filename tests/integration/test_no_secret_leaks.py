@@ -3,12 +3,10 @@ happens: success, VOD errors, bad signatures, network failures, bad input."""
 
 import json
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from pydantic import SecretStr
 
-from tests.conftest import EVENTS, ReadOutputFixture, load_event
+from tests.conftest import EVENTS, FunctionUnderTest, ReadOutputFixture, configure, load_event
 from vod_parts_cleanup.local import LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.settings import Settings
@@ -23,7 +21,9 @@ def secret_vod() -> LocalVod:
         yield vod
 
 
-def run_everything(handler: ModuleType, vod: LocalVod, context: LocalLambdaContext) -> list[str]:
+def run_everything(
+    handler: FunctionUnderTest, vod: LocalVod, context: LocalLambdaContext
+) -> list[str]:
     """Every sample event, then VOD failures of each kind; returns what the callers saw."""
     seen: list[str] = []
     scripts = [
@@ -54,7 +54,7 @@ def _video_ids(event: object) -> list[str]:
 
 
 def test_nothing_written_or_returned_holds_a_secret(
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     secret_vod: LocalVod,
     settings: Settings,
     context: LocalLambdaContext,
@@ -62,15 +62,13 @@ def test_nothing_written_or_returned_holds_a_secret(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    configured = settings.model_copy(
-        update={
-            "vod_endpoint": secret_vod.endpoint,
-            "access_key_secret": SecretStr(SECRET),
-            "security_token": SecretStr(TOKEN),
-            "max_attempts": 2,
-        }
+    configure(
+        handler,
+        vod_endpoint=secret_vod.endpoint,
+        access_key_secret=SECRET,
+        security_token=TOKEN,
+        max_attempts=2,
     )
-    monkeypatch.setattr(handler, "settings", configured)
     caplog.set_level("DEBUG")
 
     seen = run_everything(handler, secret_vod, context)
@@ -81,7 +79,7 @@ def test_nothing_written_or_returned_holds_a_secret(
     everything = "\n".join([emitted.text, caplog.text, *seen])
     for secret in (SECRET, TOKEN):
         assert secret not in everything
-    assert SECRET not in repr(configured) and TOKEN not in repr(configured)
+    assert SECRET not in repr(handler.settings) and TOKEN not in repr(handler.settings)
     for request in secret_vod.requests:
         assert SECRET not in json.dumps(request.headers)
 

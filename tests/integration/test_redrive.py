@@ -3,7 +3,6 @@ once, and no message leaves the failed-events queue before the work queue has it
 
 import io
 import json
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -22,7 +21,7 @@ from scripts.redrive import (
     redrive,
     region_from_queue_url,
 )
-from tests.conftest import WorkQueue, load_event
+from tests.conftest import FunctionUnderTest, WorkQueue, load_event
 from vod_parts_cleanup.local import LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 
@@ -377,7 +376,7 @@ def test_what_the_work_queue_could_not_read_is_left_for_a_person(
 def test_what_arrives_in_the_work_queue_is_cleaned_by_the_function(
     failed_events: str,
     work_queue: WorkQueue,
-    handler: ModuleType,
+    handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
 ) -> None:

@@ -12,7 +12,7 @@ from alibabacloud_vod20170321.models import DeleteMultipartUploadRequest
 from darabonba.runtime import RuntimeOptions
 from pydantic import SecretStr
 
-from tests.conftest import vod_client_for
+from tests.conftest import FastClock, vod_client_for
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
 from vod_parts_cleanup.settings import Settings
@@ -21,17 +21,14 @@ from vod_parts_cleanup.vod_client import VodCall, VodClient, build_openapi_clien
 VIDEO_ID = "5aed81b74ba84920be578cdfe004af4b"
 
 
-def vod_client(settings: Settings, **overrides: object) -> VodClient:
-    return vod_client_for(settings.model_copy(update=overrides))
-
-
-def no_pause(seconds: float) -> None:
-    """Retries in these tests need not wait: the backoff itself is checked separately."""
+def vod_client(settings: Settings, **changes: object) -> VodClient:
+    """The adapter on a fast clock: its pauses cost no time (the backoff is checked apart)."""
+    return vod_client_for(settings.with_changes(**changes))
 
 
 @pytest.fixture
 def client(settings: Settings) -> VodClient:
-    return vod_client_for(settings, sleep=no_pause)
+    return vod_client_for(settings)
 
 
 def test_parts_are_deleted(stand_in: LocalVod, client: VodClient) -> None:
@@ -184,7 +181,7 @@ def test_a_dropped_connection_is_a_transient_network_error(
 def test_a_slow_answer_times_out_and_is_retried(stand_in: LocalVod, settings: Settings) -> None:
     stand_in.add_video(VIDEO_ID)
     stand_in.delay_next(1.0)
-    client = vod_client_for(settings.model_copy(update={"read_timeout_ms": 200}), sleep=no_pause)
+    client = vod_client(settings, read_timeout_ms=200)
     calls: list[VodCall] = []
     answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
     assert answer.status is CleanupStatus.DELETED
@@ -274,7 +271,7 @@ def test_retries_stop_at_the_deadline(stand_in: LocalVod, settings: Settings) ->
     with pytest.raises(CleanupFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=started + 1.5)
     assert time.monotonic() < started + 1.5
-    assert failure.value.kind is ErrorKind.TRANSIENT
+    assert failure.value.kind is ErrorKind.THROTTLED
     assert 1 <= failure.value.attempts < 10
 
 
@@ -287,14 +284,24 @@ def test_no_call_is_made_when_no_time_is_left(stand_in: LocalVod, client: VodCli
 
 
 def test_backoff_grows_and_is_jittered(stand_in: LocalVod, settings: Settings) -> None:
+    """Full jitter: each pause is drawn anew below a ceiling that doubles with each retry
+    (0.2, 0.4, 0.8 s), so twenty callers retrying together spread out instead of colliding."""
     stand_in.add_video(VIDEO_ID)
-    stand_in.fail_next("InternalError", status=500, times=3)
-    pauses: list[float] = []
-    client = vod_client_for(settings, sleep=pauses.append)
-    client.delete_multipart_upload(VIDEO_ID, deadline=None)
-    assert len(pauses) == 3
+    pauses_by_retry: list[list[float]] = [[], [], []]
+    for _ in range(20):
+        stand_in.fail_next("InternalError", status=500, times=3)
+        clock = FastClock()
+        vod_client_for(settings, clock).delete_multipart_upload(VIDEO_ID, deadline=None)
+        assert len(clock.slept) == 3
+        for retry, pause in enumerate(clock.slept):
+            pauses_by_retry[retry].append(pause)
     ceilings = [0.2, 0.4, 0.8]
-    assert all(0 <= pause <= ceiling for pause, ceiling in zip(pauses, ceilings, strict=True))
+    for pauses, ceiling in zip(pauses_by_retry, ceilings, strict=True):
+        assert all(0 <= pause <= ceiling for pause in pauses)
+        assert max(pauses) > ceiling / 2  # the whole range is used, not a fixed pause
+        assert len(set(pauses)) == len(pauses)  # jittered: no two callers wait alike
+    means = [sum(pauses) / len(pauses) for pauses in pauses_by_retry]
+    assert means[0] < means[1] < means[2]  # and it grows
 
 
 # --- GetVideoInfo: the video's status, to confirm what an unsigned body claims -----------

@@ -5,6 +5,7 @@ import json
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from tests.conftest import vod_signature
 from vod_parts_cleanup.callback_auth import (
@@ -129,14 +130,22 @@ def test_no_callback_url_is_a_configuration_error() -> None:
         authenticator(urls=())
 
 
+def no_secrets() -> SecretsProvider:
+    raise AssertionError("no secret is named, so Secrets Manager must not be asked")
+
+
+def provider(secrets_client: Any) -> SecretsProvider:
+    return SecretsProvider(boto3_client=secrets_client)
+
+
 def test_keys_come_from_the_environment_when_no_secret_is_named() -> None:
     keys = callback_keys_from(
-        Settings(callback_auth_key=" current ", callback_next_auth_key="next")
+        Settings(callback_auth_key=" current ", callback_next_auth_key="next"), no_secrets
     )
     assert keys.keys() == ("current", "next")
     assert keys.reread() is None
     with pytest.raises(SettingsError, match="VOD_CALLBACK_AUTH_KEY_SECRET_ID"):
-        callback_keys_from(Settings(callback_next_auth_key="only-the-next-one"))
+        callback_keys_from(Settings(callback_next_auth_key="only-the-next-one"), no_secrets)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +161,12 @@ def test_the_secret_holds_the_key_or_both_keys(
     secrets: Any, secret: str, keys: tuple[str, ...]
 ) -> None:
     secrets.create_secret(Name="callback-key", SecretString=secret)
-    assert SecretsManagerCallbackKeys("callback-key", max_age_seconds=300).keys() == keys
+    assert (
+        SecretsManagerCallbackKeys(
+            "callback-key", secrets=provider(secrets), max_age_seconds=300
+        ).keys()
+        == keys
+    )
 
 
 @pytest.mark.parametrize(
@@ -162,7 +176,9 @@ def test_the_secret_holds_the_key_or_both_keys(
 def test_a_secret_of_another_shape_is_named_but_never_shown(secrets: Any, secret: str) -> None:
     secrets.create_secret(Name="callback-key", SecretString=secret)
     with pytest.raises(CallbackAuthUnavailableError) as unavailable:
-        SecretsManagerCallbackKeys("callback-key", max_age_seconds=300).keys()
+        SecretsManagerCallbackKeys(
+            "callback-key", secrets=provider(secrets), max_age_seconds=300
+        ).keys()
     assert "callback-key" in str(unavailable.value)
     assert "next" not in str(unavailable.value).replace("NextAuthKey", "")
 
@@ -170,7 +186,9 @@ def test_a_secret_of_another_shape_is_named_but_never_shown(secrets: Any, secret
 def test_a_changed_secret_is_read_again_at_most_every_30_seconds(secrets: Any) -> None:
     secrets.create_secret(Name="callback-key", SecretString="first")
     now = [1000.0]
-    keys = SecretsManagerCallbackKeys("callback-key", max_age_seconds=300, clock=lambda: now[0])
+    keys = SecretsManagerCallbackKeys(
+        "callback-key", secrets=provider(secrets), max_age_seconds=300, clock=lambda: now[0]
+    )
     assert keys.keys() == ("first",)
     secrets.put_secret_value(SecretId="callback-key", SecretString="second")
     assert keys.keys() == ("first",)  # cached

@@ -1,0 +1,83 @@
+"""The paced consumer: the work queue's SQS batches, one record at a time through the pipeline.
+
+Every record it cannot finish goes back to the queue as a batch item failure (after 5
+receives, to the dead-letter queue), never dropped. It stops starting records when the
+invocation's time is nearly up, so the batch always answers before Lambda's timeout; the
+records it did not start go back to the queue too, counted as deferred, not failed.
+"""
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from vod_parts_cleanup.cleanup import reject_unreadable
+from vod_parts_cleanup.clock import Clock
+from vod_parts_cleanup.intake import MALFORMED_EVENT, MalformedEventError, decode_json_object
+from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
+from vod_parts_cleanup.observability import CleanupMetrics
+from vod_parts_cleanup.pipeline import Pipeline
+from vod_parts_cleanup.work_queue import delivery_of
+
+NO_TIME_LEFT = "NoTimeLeft"
+# A record is started only with this much of the invocation's time left: enough for the
+# pacer's wait, a VOD call with one retry and the idempotency store's two writes.
+SECONDS_TO_START_A_RECORD = 3.0
+
+
+class QueueConsumer:
+    """Cleans the records of one SQS batch, reporting the ones to keep."""
+
+    def __init__(
+        self, pipeline: Pipeline, *, clock: Clock, metrics: CleanupMetrics, logger: Logger
+    ) -> None:
+        self._pipeline = pipeline
+        self._clock = clock
+        self._metrics = metrics
+        self._logger = logger
+
+    def consume(self, event: Mapping[str, Any], *, deadline: float) -> Mapping[str, Any]:
+        """The batch response: ``batchItemFailures`` lists the records SQS must keep."""
+        if not event["Records"]:  # Powertools refuses an empty batch; nothing to report
+            return {"batchItemFailures": []}
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        return process_partial_response(
+            event=dict(event),
+            record_handler=partial(self._consume_record, deadline=deadline),
+            processor=processor,
+        )
+
+    def _consume_record(self, record: SQSRecord, *, deadline: float) -> dict[str, Any]:
+        with self._logger.append_context_keys(messageId=record.message_id):
+            if deadline - self._clock.monotonic() < SECONDS_TO_START_A_RECORD:
+                self._metrics.count_failure(ErrorKind.OUT_OF_TIME, None)
+                raise CleanupFailedError(
+                    kind=ErrorKind.OUT_OF_TIME, error_code=NO_TIME_LEFT, video_id=None
+                )
+            try:
+                body = decode_json_object(record.body)
+            except MalformedEventError as error:
+                reject_unreadable(
+                    MALFORMED_EVENT, str(error), metrics=self._metrics, logger=self._logger
+                )
+                raise
+            delivery = delivery_of(record.raw_event.get("messageAttributes"))
+            try:
+                result = self._pipeline.process(body, delivery, deadline=deadline)
+            except CleanupFailedError:
+                raise
+            except Exception:
+                self._metrics.count_failure(ErrorKind.TRANSIENT, None)
+                self._logger.exception("unexpected error; the record is kept for a retry")
+                raise
+            if result.status is CleanupStatus.REJECTED:
+                # Reported, so the message ends in the dead-letter queue for inspection.
+                raise MalformedEventError(f"{result.error_code}: {result.detail}")
+            return result.to_json_dict()
