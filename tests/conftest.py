@@ -53,7 +53,7 @@ def signed(
     timestamp = int(time.time()) if timestamp is None else timestamp
     if body is not None:
         event["body"] = body
-        event["headers"]["content-length"] = str(len(body.encode()))
+        event["headers"]["content-length"] = str(len(body.encode("utf-8", "surrogatepass")))
     event["headers"]["x-vod-timestamp"] = str(timestamp)
     event["headers"]["x-vod-signature"] = vod_signature(url, timestamp, key)
     event["requestContext"]["timeEpoch"] = int(time.time() * 1000)  # received by API Gateway now
@@ -226,10 +226,14 @@ class WorkQueue:
         self, function: "FunctionUnderTest", context: LocalLambdaContext
     ) -> list[dict[str, Any]]:
         """Play Lambda's SQS trigger: hand the visible messages to the function in batches
-        until none is left, deleting what each batch finished; the batch responses."""
+        until none is left, deleting what each batch finished; the batch responses. Failed
+        messages stay in flight (see ``make_visible_again``)."""
         responses = []
+        arn = self.arn
         while messages := receive_all(self.client, self.url):
-            response = dict(function.lambda_handler(lambda_sqs_event(messages, self.arn), context))
+            # Each batch is an invocation of its own, with the whole timeout ahead of it.
+            fresh = LocalLambdaContext(timeout_seconds=context.timeout_seconds)
+            response = dict(function.lambda_handler(lambda_sqs_event(messages, arn), fresh))
             failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
             delete_done(self.client, self.url, messages, failed)
             self.kept.extend(m["ReceiptHandle"] for m in messages if m["MessageId"] in failed)

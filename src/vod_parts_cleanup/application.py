@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from vod_parts_cleanup.aws_clients import AwsClients
+from vod_parts_cleanup.aws_clients import AwsClients, TimeBudget
 from vod_parts_cleanup.clock import SYSTEM_CLOCK, Clock
 from vod_parts_cleanup.observability import CleanupMetrics, CurrentStdout
 from vod_parts_cleanup.settings import Settings
@@ -34,17 +34,18 @@ TriggerHandler = Callable[["Application", Any, LambdaContext], Mapping[str, Any]
 
 # Kept back from Lambda's remaining time, so an answer is written before the timeout.
 SECONDS_TO_ANSWER = 1.0
+# VOD waits 5 s for a callback's answer, counted from when API Gateway received it.
+CALLBACK_ANSWER_SECONDS = 4.5
 
 
 class Application:
     """The function's objects for one execution environment."""
 
-    def __init__(
-        self, settings: Settings, *, clock: Clock = SYSTEM_CLOCK, aws: AwsClients | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.settings = settings
         self.clock = clock
-        self.aws = aws or AwsClients()
+        self.budget = TimeBudget(clock)
+        self.aws = AwsClients(self.budget)
         self.logger = Logger(service=settings.service_name, stream=CurrentStdout())  # type: ignore[arg-type]
         self.metrics = CleanupMetrics(
             namespace=settings.metrics_namespace, service=settings.service_name
@@ -79,10 +80,17 @@ class Application:
             wrapped = tracer.capture_lambda_handler(capture_response=False)(wrapped)
         return functools.wraps(handler)(wrapped)
 
-    def deadline(self, context: LambdaContext) -> float:
-        """When this invocation's work must be over, on the application's clock."""
-        remaining = context.get_remaining_time_in_millis() / 1000
-        return self.clock.monotonic() + remaining - SECONDS_TO_ANSWER
+    def deadline(self, context: LambdaContext, *, received_at: float | None = None) -> float:
+        """When this invocation's work must be over, on the application's clock; every VOD
+        and AWS call is bounded by it. ``received_at`` (Unix seconds) is when API Gateway got
+        a callback: VOD's 5 s started then."""
+        now = self.clock.monotonic()
+        deadline = now + context.get_remaining_time_in_millis() / 1000 - SECONDS_TO_ANSWER
+        if received_at is not None:
+            waited = min(max(self.clock.time() - received_at, 0.0), CALLBACK_ANSWER_SECONDS)
+            deadline = min(deadline, now + CALLBACK_ANSWER_SECONDS - waited)
+        self.budget.deadline = deadline
+        return deadline
 
     # -- the parts ---------------------------------------------------------------------------
 

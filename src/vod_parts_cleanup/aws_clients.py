@@ -1,23 +1,43 @@
-"""The AWS clients of one execution environment, each built once, all with short timeouts.
+"""The AWS clients of one execution environment, each built once, all bounded in time.
 
 botocore waits 60 s to connect and 60 s for an answer by default, while a callback has 5 s
-and a batch must answer before Lambda's timeout. These clients give up quickly instead, and
+and a batch must answer before Lambda's timeout. These clients give up quickly, and start
+no attempt (retries included) that could not finish before the invocation's deadline.
 Powertools (Idempotency, Parameters) is handed them rather than building its own.
 """
 
 from typing import Any
 
+from vod_parts_cleanup.clock import Clock
+
 # Per attempt; with two attempts a call that hangs is given up after about 3 s.
 CONNECT_TIMEOUT_SECONDS = 0.5
 READ_TIMEOUT_SECONDS = 1.0
 MAX_ATTEMPTS = 2
+_ATTEMPT_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+
+
+class OutOfTimeError(Exception):
+    """An AWS call was not attempted: it could not finish before the invocation's deadline."""
+
+
+class TimeBudget:
+    """When the current invocation's work must be over; the handler sets it for each one."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.deadline: float | None = None
+
+    def seconds_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - self._clock.monotonic()
 
 
 class AwsClients:
     """One boto3 client per service, built on first use (importing boto3 costs a cold start
     ~0.2 s, so only paths that reach AWS pay it)."""
 
-    def __init__(self, *, region_name: str | None = None) -> None:
+    def __init__(self, budget: TimeBudget, *, region_name: str | None = None) -> None:
+        self._budget = budget
         self._region_name = region_name
         self._clients: dict[str, Any] = {}
 
@@ -35,4 +55,13 @@ class AwsClients:
             read_timeout=READ_TIMEOUT_SECONDS,
             retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         )
-        return boto3.client(service_name, region_name=self._region_name, config=config)
+        client = boto3.client(service_name, region_name=self._region_name, config=config)
+        client.meta.events.register("before-send", self._refuse_a_late_attempt)
+        return client
+
+    def _refuse_a_late_attempt(self, **_: Any) -> None:
+        """Each attempt, retries included: only if it can end before the deadline."""
+        left = self._budget.seconds_left()
+        if left is not None and left < _ATTEMPT_SECONDS:
+            msg = f"{left:.1f} s left, an attempt may take {_ATTEMPT_SECONDS:.1f} s"
+            raise OutOfTimeError(msg)

@@ -29,12 +29,15 @@ SIGNATURE_HEADER = "x-vod-signature"
 # just the key as a plain string.
 SECRET_CURRENT_KEY = "AuthKey"  # noqa: S105 - a field name, not a password
 SECRET_NEXT_KEY = "NextAuthKey"  # noqa: S105 - a field name, not a password
-# After a signature mismatch the keys are read again (a rotation may have just happened), but
-# no more often than this, so bad requests cannot make us hammer Secrets Manager.
-KEY_REFRESH_INTERVAL_SECONDS = 30.0
+# After a signature mismatch the keys are read again (a rotation may have just happened) if
+# the keys in hand are at least this old: a flood of bad signatures costs at most one read a
+# second, and VOD's retries a second apart still meet a fresh read after a rotation.
+KEY_REREAD_INTERVAL_SECONDS = 1.0
 
-_TIMESTAMP = re.compile(r"\d{1,12}")
-_SIGNATURE = re.compile(r"[0-9a-fA-F]{32}")
+# Header values are compared byte-exactly: ASCII digits and hex only, nothing stripped
+# (Unicode digits and stray separators would pass some checks and fail others).
+_TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{32}", re.ASCII)
 
 
 class RejectionReason(StrEnum):
@@ -120,31 +123,45 @@ class SecretsManagerCallbackKeys:
         self._max_age_seconds = max_age_seconds
         self._clock = clock
         self._last_forced_read: float | None = None
+        self._last_good: tuple[str, ...] | None = None
 
     def keys(self) -> tuple[str, ...]:
-        return self._read(force=False)
+        """The keys, cached; while the secret cannot be read, the last keys read."""
+        try:
+            return self._read(force=False)
+        except CallbackAuthUnavailableError:
+            if self._last_good is None:
+                raise
+            return self._last_good
 
     def reread(self) -> tuple[str, ...] | None:
+        """The keys read anew if the ones in hand are old enough (else, or on error, None)."""
         now = self._clock()
         if (
             self._last_forced_read is not None
-            and now - self._last_forced_read < KEY_REFRESH_INTERVAL_SECONDS
+            and now - self._last_forced_read < KEY_REREAD_INTERVAL_SECONDS
         ):
             return None
         self._last_forced_read = now
-        return self._read(force=True)
+        try:
+            return self._read(force=True)
+        except CallbackAuthUnavailableError:
+            return None
 
     def _read(self, *, force: bool) -> tuple[str, ...]:
         from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only when used
+
+        from vod_parts_cleanup.aws_clients import OutOfTimeError  # noqa: PLC0415
 
         try:
             raw = self._secrets.get(
                 self._secret_id, max_age=self._max_age_seconds, force_fetch=force
             )
-        except parameters.exceptions.GetParameterError as error:
+        except (parameters.exceptions.GetParameterError, OutOfTimeError) as error:
             msg = f"cannot read the callback key secret {self._secret_id!r}: {str(error)[:300]}"
             raise CallbackAuthUnavailableError(RejectionReason.AUTH_UNAVAILABLE, msg) from None
-        return _keys_from_secret(self._secret_id, raw)
+        self._last_good = _keys_from_secret(self._secret_id, raw)
+        return self._last_good
 
 
 def _keys_from_secret(secret_id: str, raw: Any) -> tuple[str, ...]:
@@ -228,19 +245,20 @@ class CallbackAuthenticator:
             clock=clock,
         )
 
-    def authenticate(self, headers: Mapping[str, str]) -> SignedCallback:
-        """The verified header pair, or CallbackRejectedError saying why not."""
+    def authenticate(self, headers: Mapping[str, object]) -> SignedCallback:
+        """The verified header pair, or CallbackRejectedError saying why not. Freshness comes
+        first: a stale request never makes the keys be read again."""
         callback = SignedCallback(
             timestamp=self._timestamp(_header(headers, TIMESTAMP_HEADER)),
             signature=self._signature(_header(headers, SIGNATURE_HEADER)),
         )
-        self._check_signature(callback)
         self._check_freshness(callback.timestamp)
+        self._check_signature(callback)
         return callback
 
     @staticmethod
     def _timestamp(value: str) -> int:
-        if not _TIMESTAMP.fullmatch(value.strip()):
+        if not _TIMESTAMP.fullmatch(value):
             raise CallbackRejectedError(
                 RejectionReason.MALFORMED_TIMESTAMP, "X-VOD-TIMESTAMP is not Unix seconds"
             )
@@ -248,11 +266,11 @@ class CallbackAuthenticator:
 
     @staticmethod
     def _signature(value: str) -> str:
-        if not _SIGNATURE.fullmatch(value.strip()):
+        if not _SIGNATURE.fullmatch(value):
             raise CallbackRejectedError(
                 RejectionReason.MALFORMED_SIGNATURE, "X-VOD-SIGNATURE is not 32 hex characters"
             )
-        return value.strip().lower()
+        return value.lower()
 
     def _check_signature(self, callback: SignedCallback) -> None:
         if self._signed_with_any(callback, self._keys.keys()):
@@ -288,9 +306,13 @@ class CallbackAuthenticator:
         return matched
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
+def _header(headers: Mapping[str, object], name: str) -> str:
     """A header's value, whatever the case of its name; a missing or doubled header is refused."""
-    values = {value for key, value in headers.items() if key.lower() == name and value is not None}
+    values = {
+        value
+        for key, value in headers.items()
+        if isinstance(key, str) and key.lower() == name and isinstance(value, str)
+    }
     if not values:
         raise CallbackRejectedError(RejectionReason.MISSING_HEADER, f"{name} header missing")
     if len(values) > 1:

@@ -13,14 +13,15 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vod_parts_cleanup.application import Application
 from vod_parts_cleanup.intake import recognise_trigger
-from vod_parts_cleanup.models import Trigger
+from vod_parts_cleanup.models import CleanupFailedError, ErrorKind, Trigger
 from vod_parts_cleanup.settings import SettingsError
 from vod_parts_cleanup.work_queue import Delivery
+
+UNEXPECTED_ERROR = "UnexpectedError"
 
 
 def handle(app: Application, event: Any, context: LambdaContext) -> Mapping[str, Any]:
@@ -28,26 +29,48 @@ def handle(app: Application, event: Any, context: LambdaContext) -> Mapping[str,
     trigger = recognise_trigger(event)
     app.logger.append_keys(trigger=trigger.value)
     if trigger is Trigger.HTTP:
-        return _answer_callback(app, APIGatewayProxyEventV2(event))
+        return _answer_callback(app, event, context)
     deadline = app.deadline(context)
     if trigger is Trigger.SQS:
         return app.consumer.consume(event, deadline=deadline)
-    body = EventBridgeEvent(event).detail if trigger is Trigger.EVENTBRIDGE else event
-    return app.pipeline.process(body, Delivery(trigger), deadline=deadline).to_json_dict()
+    body = event["detail"] if trigger is Trigger.EVENTBRIDGE else event
+    try:
+        return app.pipeline.process(body, Delivery(trigger), deadline=deadline).to_json_dict()
+    except CleanupFailedError:
+        raise
+    except Exception:  # a bug: still the documented failure, so Lambda retries and records it
+        app.logger.exception("unexpected error; the event is kept for a retry")
+        app.metrics.count_failure(ErrorKind.TRANSIENT, None)
+        raise CleanupFailedError(
+            kind=ErrorKind.TRANSIENT, error_code=UNEXPECTED_ERROR, video_id=None
+        ) from None
 
 
-def _answer_callback(app: Application, request: APIGatewayProxyEventV2) -> Mapping[str, Any]:
+def _answer_callback(
+    app: Application, event: Mapping[str, Any], context: LambdaContext
+) -> Mapping[str, Any]:
+    """Every callback gets an answer with a status, whatever it holds: never an exception."""
     from vod_parts_cleanup.callback_auth import RejectionReason  # noqa: PLC0415
-    from vod_parts_cleanup.http_callback import http_response, unchecked_answer  # noqa: PLC0415
+    from vod_parts_cleanup.http_callback import (  # noqa: PLC0415
+        callback_request,
+        http_response,
+        unchecked_answer,
+    )
 
-    if request.request_context.http.method.upper() != "POST":
+    request = callback_request(event)
+    if request.method != "POST":
         return http_response(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "use POST"})
+    app.deadline(context, received_at=request.received_at)
     try:
         receiver = app.receiver
     except SettingsError:
         app.logger.exception("callback authentication is not configured; the callback is refused")
         return unchecked_answer(RejectionReason.NOT_CONFIGURED, app.metrics)
-    return receiver.answer(request)
+    try:
+        return receiver.answer(request)
+    except Exception:  # a bug must not cost VOD's callback: 503, and VOD delivers again
+        app.logger.exception("the callback could not be answered; VOD will deliver it again")
+        return http_response(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "failed"})
 
 
 application = Application.from_environment()

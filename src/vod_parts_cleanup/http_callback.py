@@ -16,12 +16,13 @@ claims with VOD before it deletes anything (the message says it came through HTT
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from vod_parts_cleanup.callback_auth import (
     CallbackAuthenticator,
@@ -55,6 +56,60 @@ STATUS_FOR_UNCHECKED = {
 }
 
 
+@dataclass(frozen=True)
+class CallbackRequest:
+    """What the receiver needs of API Gateway's event, read so that no shape of it can raise."""
+
+    method: str | None = None
+    headers: Mapping[str, object] = field(default_factory=dict)
+    body: bytes = b""
+    body_problem: str | None = None
+    source_ip: str | None = None
+    received_at: float | None = None  # Unix seconds, when API Gateway received the call
+
+
+def callback_request(event: Mapping[str, Any]) -> CallbackRequest:
+    """The request in an HTTP API (payload 2.0) event, however odd the event."""
+    context = _mapping(event.get("requestContext"))
+    http = _mapping(context.get("http"))
+    method, source_ip = http.get("method"), http.get("sourceIp")
+    body, problem = _body_bytes(event.get("body"), base64_encoded=event.get("isBase64Encoded"))
+    return CallbackRequest(
+        method=method.upper() if isinstance(method, str) else None,
+        headers=_mapping(event.get("headers")),
+        body=body,
+        body_problem=problem,
+        source_ip=source_ip if isinstance(source_ip, str) else None,
+        received_at=_epoch_seconds(context.get("timeEpoch")),
+    )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _body_bytes(body: object, *, base64_encoded: object) -> tuple[bytes, str | None]:
+    """The body's bytes as the caller sent them (API Gateway base64-encodes binary bodies)."""
+    if body is None:
+        return b"", None
+    if not isinstance(body, str):
+        return b"", f"the body is a {type(body).__name__}, not text"
+    if base64_encoded is True:
+        try:
+            return base64.b64decode(body, validate=True), None
+        except (binascii.Error, ValueError):
+            return b"", "the body is not valid base64"
+    # A lone surrogate cannot be UTF-8: kept as bytes that will not decode, so it is refused.
+    return body.encode("utf-8", "surrogatepass"), None
+
+
+def _epoch_seconds(milliseconds: object) -> float | None:
+    if isinstance(milliseconds, bool) or not isinstance(milliseconds, int | float):
+        return None
+    seconds = milliseconds / 1000
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
 class CallbackReceiver:
     """Authenticate, read, hand off, answer: one VOD callback."""
 
@@ -73,7 +128,24 @@ class CallbackReceiver:
         self._metrics = metrics
         self._logger = logger
 
-    def answer(self, request: APIGatewayProxyEventV2) -> dict[str, Any]:
+    def answer(self, request: CallbackRequest) -> dict[str, Any]:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
+        read = self._read(request)
+        if isinstance(read, CleanupResult):  # the body is not one we can take
+            status = HTTPStatus.BAD_REQUEST
+            if read.error_code == BODY_TOO_LARGE:
+                status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            return http_response(status, read.to_json_dict())
+        text, notification = read
+        intake = read_notification(notification)
+        if isinstance(intake, CleanupResult):
+            return self._answer_now(intake)
+        return self._hand_off(text, intake, received_at=request.received_at)
+
+    def _refusal(self, request: CallbackRequest) -> dict[str, Any] | None:
+        """The answer to a callback that does not authenticate, or cannot be checked now."""
         try:
             self._authenticator.authenticate(request.headers)
         except CallbackRejectedError as rejection:
@@ -84,21 +156,21 @@ class CallbackReceiver:
                 extra={"reason": unavailable.reason.value, "detail": str(unavailable)},
             )
             return unchecked_answer(unavailable.reason, self._metrics)
-        body = _raw_body(request)
+        return None
+
+    def _read(self, request: CallbackRequest) -> tuple[str, dict[str, Any]] | CleanupResult:
+        """The body as text and as a JSON object, or the rejection that says why not."""
+        body = request.body
+        if request.body_problem is not None:
+            return self._reject(MALFORMED_EVENT, request.body_problem)
         if len(body) > MAX_BODY_BYTES:
             detail = f"body of {len(body)} bytes, over the {MAX_BODY_BYTES}-byte limit"
-            result = self._reject(BODY_TOO_LARGE, detail)
-            return http_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, result.to_json_dict())
+            return self._reject(BODY_TOO_LARGE, detail)
         try:
             text = body.decode("utf-8")
-            notification = decode_json_object(text)
+            return text, decode_json_object(text)
         except (UnicodeDecodeError, MalformedEventError) as error:
-            result = self._reject(MALFORMED_EVENT, _malformed_detail(error))
-            return http_response(HTTPStatus.BAD_REQUEST, result.to_json_dict())
-        intake = read_notification(notification)
-        if isinstance(intake, CleanupResult):
-            return self._answer_now(intake)
-        return self._hand_off(text, intake, received_ms=request.request_context.time_epoch)
+            return self._reject(MALFORMED_EVENT, _malformed_detail(error))
 
     def _answer_now(self, result: CleanupResult) -> dict[str, Any]:
         """Ignored (other notifications share the URL) or rejected: nothing to queue."""
@@ -107,10 +179,12 @@ class CallbackReceiver:
         status = HTTPStatus.BAD_REQUEST if rejected else HTTPStatus.OK
         return http_response(status, result.to_json_dict())
 
-    def _hand_off(self, text: str, event: UploadEvent, *, received_ms: int) -> dict[str, Any]:
+    def _hand_off(
+        self, text: str, event: UploadEvent, *, received_at: float | None
+    ) -> dict[str, Any]:
         """Keep the upload in the work queue; if that fails, let VOD deliver it again."""
         answer = {"videoId": event.video_id, "outcome": event.outcome.value}
-        received = received_ms / 1000 if received_ms else self._clock.time()
+        received = received_at if received_at is not None else self._clock.time()
         attributes = delivery_attributes(Trigger.HTTP, received_at=received)
         try:
             message_id = self._queue(text, attributes)
@@ -133,7 +207,7 @@ class CallbackReceiver:
         return self._work_queue.hand_off(text, attributes)
 
     def _unauthorized(
-        self, rejection: CallbackRejectedError, request: APIGatewayProxyEventV2
+        self, rejection: CallbackRejectedError, request: CallbackRequest
     ) -> dict[str, Any]:
         self._metrics.count_callback_rejected(rejection.reason.value)
         self._logger.warning(
@@ -141,7 +215,7 @@ class CallbackReceiver:
             extra={
                 "reason": rejection.reason.value,
                 "detail": str(rejection),
-                "sourceIp": request.request_context.http.source_ip,
+                "sourceIp": request.source_ip,
             },
         )
         return http_response(
@@ -172,17 +246,6 @@ def http_response(status: HTTPStatus, body: Mapping[str, Any]) -> dict[str, Any]
         "headers": {"content-type": "application/json"},
         "body": json.dumps(body),
     }
-
-
-def _raw_body(request: APIGatewayProxyEventV2) -> bytes:
-    """The body's bytes as the caller sent them (API Gateway base64-encodes binary bodies)."""
-    body = request.body or ""
-    if request.is_base64_encoded:
-        try:
-            return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            return body.encode()
-    return body.encode()
 
 
 def _malformed_detail(error: Exception) -> str:

@@ -24,6 +24,8 @@ _FAILURE = frozenset({"fail", "failed", "failure"})
 # One published form writes milliseconds after a colon: 2026-11-20T08:15:30:123Z.
 _COLON_MILLISECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}):(\d{1,6})(Z?)$")
 
+MAX_JSON_DEPTH = 32
+
 # Error codes of rejected events: what was wrong with the input.
 MALFORMED_EVENT = "MalformedEvent"
 MISSING_VIDEO_ID = "MissingVideoId"
@@ -99,8 +101,13 @@ def recognise_trigger(event: object) -> Trigger:
     if not isinstance(event, Mapping):
         return Trigger.DIRECT
     records = event.get("Records")
-    # An empty batch is answered like any batch: nothing to report.
-    if isinstance(records, list) and all(_is_sqs_record(r) for r in records):
+    # An empty batch is answered like any batch (nothing to report), but only if nothing
+    # else is in the event: {"Records": [], "VideoId": ...} is a request to clean a video.
+    if (
+        isinstance(records, list)
+        and all(_is_sqs_record(r) for r in records)
+        and (records or event.keys() == {"Records"})
+    ):
         return Trigger.SQS
     request_context = event.get("requestContext")
     if (
@@ -115,7 +122,13 @@ def recognise_trigger(event: object) -> Trigger:
 
 
 def _is_sqs_record(record: object) -> bool:
-    return isinstance(record, Mapping) and record.get("eventSource") == "aws:sqs"
+    """What SQS always sends; without a messageId a record could not even be reported back."""
+    return (
+        isinstance(record, Mapping)
+        and record.get("eventSource") == "aws:sqs"
+        and isinstance(record.get("messageId"), str)
+        and bool(record["messageId"])
+    )
 
 
 def notification_body(document: object) -> object:
@@ -131,19 +144,45 @@ def _is_eventbridge_event(event: Mapping[str, Any]) -> bool:
 
 
 def decode_json_object(text: str | None) -> dict[str, Any]:
-    """Parse a message or request body that must hold one JSON object."""
-    if text is None or not text.strip():
+    """Parse a message or request body that must hold one JSON object (nested at most
+    ``MAX_JSON_DEPTH`` deep: a VOD notification is flat, and deep nesting exhausts the parser)."""
+    if not isinstance(text, str) or not text.strip():
         msg = "the body is empty"
+        raise MalformedEventError(msg)
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        msg = f"the body nests deeper than {MAX_JSON_DEPTH} levels"
         raise MalformedEventError(msg)
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         msg = "the body is not valid JSON"
         raise MalformedEventError(msg) from None
     if not isinstance(document, dict):
         msg = f"the body is a JSON {type(document).__name__}, not an object"
         raise MalformedEventError(msg)
     return document
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep brackets nest outside JSON strings, found without parsing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for character in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth -= 1
+    return deepest
 
 
 def read_notification(body: object) -> UploadEvent | CleanupResult:

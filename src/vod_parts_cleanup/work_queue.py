@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from vod_parts_cleanup.aws_clients import OutOfTimeError
 from vod_parts_cleanup.models import Trigger
 
 TRIGGER_ATTRIBUTE = "trigger"
@@ -81,7 +82,7 @@ class WorkQueue:
                     for name, value in attributes.items()
                 },
             )
-        except (BotoCoreError, ClientError) as error:
+        except (BotoCoreError, ClientError, OutOfTimeError) as error:
             reason = type(error).__name__
             if isinstance(error, ClientError):
                 reason = str(error.response.get("Error", {}).get("Code") or reason)

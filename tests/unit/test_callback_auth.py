@@ -1,7 +1,6 @@
-"""VOD's callback signature check on its own: the documented example, each way a callback is
-refused, key rotation, and the shapes the key secret may take."""
+"""VOD's callback signature check on its own (no sockets): the documented example, each way
+a callback is refused, key rotation, header values read byte-exactly."""
 
-import json
 from typing import Any
 
 import pytest
@@ -9,12 +8,9 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from tests.conftest import vod_signature
 from vod_parts_cleanup.callback_auth import (
-    KEY_REFRESH_INTERVAL_SECONDS,
     CallbackAuthenticator,
-    CallbackAuthUnavailableError,
     CallbackRejectedError,
     RejectionReason,
-    SecretsManagerCallbackKeys,
     StaticCallbackKeys,
     callback_keys_from,
     callback_signature,
@@ -134,10 +130,6 @@ def no_secrets() -> SecretsProvider:
     raise AssertionError("no secret is named, so Secrets Manager must not be asked")
 
 
-def provider(secrets_client: Any) -> SecretsProvider:
-    return SecretsProvider(boto3_client=secrets_client)
-
-
 def test_keys_come_from_the_environment_when_no_secret_is_named() -> None:
     keys = callback_keys_from(
         Settings(callback_auth_key=" current ", callback_next_auth_key="next"), no_secrets
@@ -149,52 +141,44 @@ def test_keys_come_from_the_environment_when_no_secret_is_named() -> None:
 
 
 @pytest.mark.parametrize(
-    ("secret", "keys"),
-    [
-        ("plain-key", ("plain-key",)),
-        (json.dumps({"AuthKey": "current"}), ("current",)),
-        (json.dumps({"AuthKey": "current", "NextAuthKey": "next"}), ("current", "next")),
-        (json.dumps({"AuthKey": "current", "NextAuthKey": ""}), ("current",)),
-    ],
-)
-def test_the_secret_holds_the_key_or_both_keys(
-    secrets: Any, secret: str, keys: tuple[str, ...]
-) -> None:
-    secrets.create_secret(Name="callback-key", SecretString=secret)
-    assert (
-        SecretsManagerCallbackKeys(
-            "callback-key", secrets=provider(secrets), max_age_seconds=300
-        ).keys()
-        == keys
-    )
+    "timestamp",
+    ["1\x1f", "\x1c1519375990", " 1519375990", "1519375990 ", "١٥١٩٣٧٥٩٩٠", "+1519375990", "1_519"],
+    ids=["unit separator", "file separator", "leading space", "trailing space", "arabic digits",
+         "plus sign", "underscore"],
+)  # fmt: skip
+def test_a_timestamp_is_ascii_digits_exactly(timestamp: str) -> None:
+    given = {"x-vod-timestamp": timestamp, "x-vod-signature": "0" * 32}
+    assert reason_for(authenticator(), given) is RejectionReason.MALFORMED_TIMESTAMP
 
 
 @pytest.mark.parametrize(
-    "secret",
-    [json.dumps({"NextAuthKey": "next"}), json.dumps({"AuthKey": 7}), "{not json", "   "],
+    "headers_given",
+    [
+        {"x-vod-timestamp": 1519375990, "x-vod-signature": "0" * 32},
+        {"x-vod-timestamp": None, "x-vod-signature": None},
+        {7: "1519375990", "x-vod-signature": "0" * 32},
+    ],
 )
-def test_a_secret_of_another_shape_is_named_but_never_shown(secrets: Any, secret: str) -> None:
-    secrets.create_secret(Name="callback-key", SecretString=secret)
-    with pytest.raises(CallbackAuthUnavailableError) as unavailable:
-        SecretsManagerCallbackKeys(
-            "callback-key", secrets=provider(secrets), max_age_seconds=300
-        ).keys()
-    assert "callback-key" in str(unavailable.value)
-    assert "next" not in str(unavailable.value).replace("NextAuthKey", "")
+def test_header_values_that_are_not_text_count_as_missing(headers_given: dict[Any, Any]) -> None:
+    assert reason_for(authenticator(), headers_given) is RejectionReason.MISSING_HEADER
 
 
-def test_a_changed_secret_is_read_again_at_most_every_30_seconds(secrets: Any) -> None:
-    secrets.create_secret(Name="callback-key", SecretString="first")
-    now = [1000.0]
-    keys = SecretsManagerCallbackKeys(
-        "callback-key", secrets=provider(secrets), max_age_seconds=300, clock=lambda: now[0]
+def test_a_stale_callback_is_refused_before_its_signature_is_checked() -> None:
+    """So that stale requests (a replay, a flood) never make the keys be read again."""
+
+    class CountingKeys(StaticCallbackKeys):
+        rereads = 0
+
+        def reread(self) -> tuple[str, ...] | None:
+            CountingKeys.rereads += 1
+            return None
+
+    check = CallbackAuthenticator(
+        callback_urls=(DOCUMENTED_URL,),
+        keys=CountingKeys((DOCUMENTED_KEY,)),
+        max_skew_seconds=300,
+        clock=lambda: DOCUMENTED_TIMESTAMP + 301,
     )
-    assert keys.keys() == ("first",)
-    secrets.put_secret_value(SecretId="callback-key", SecretString="second")
-    assert keys.keys() == ("first",)  # cached
-    assert keys.reread() == ("second",)
-    secrets.put_secret_value(SecretId="callback-key", SecretString="third")
-    now[0] += KEY_REFRESH_INTERVAL_SECONDS - 1
-    assert keys.reread() is None  # too soon: a stream of bad signatures cannot hammer the secret
-    now[0] += 1
-    assert keys.reread() == ("third",)
+    stale_and_wrong = headers(signature="0" * 32)
+    assert reason_for(check, stale_and_wrong) is RejectionReason.STALE_TIMESTAMP
+    assert CountingKeys.rereads == 0

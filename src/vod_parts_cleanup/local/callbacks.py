@@ -17,6 +17,8 @@ from vod_parts_cleanup.callback_auth import (
 
 # The auth key the samples in events/ are signed with; for local runs only.
 LOCAL_CALLBACK_AUTH_KEY = "local-callback-key"
+# The key http-wrong-key.json is signed with: one the function does not know.
+OLD_CALLBACK_AUTH_KEY = "an-old-callback-key"
 
 
 def callback_url_of(event: dict[str, Any]) -> str:

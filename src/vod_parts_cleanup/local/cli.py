@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from vod_parts_cleanup.intake import recognise_trigger
 from vod_parts_cleanup.local.callbacks import (
     LOCAL_CALLBACK_AUTH_KEY,
+    OLD_CALLBACK_AUTH_KEY,
     callback_url_of,
     is_signed_with,
     sign_callback,
@@ -133,6 +134,14 @@ def _callback_ready(
     if as_is:
         print("callback sent as it is (--as-is), with the file's own headers", file=out)
         return settings, event
+    if is_signed_with(event, OLD_CALLBACK_AUTH_KEY):
+        print(
+            "callback signed again at the current time with the key it was signed with, "
+            f"{OLD_CALLBACK_AUTH_KEY!r}, which the function does not know "
+            "(expect a 401 from the signature check)",
+            file=out,
+        )
+        return settings, sign_callback(event, OLD_CALLBACK_AUTH_KEY)
     if not is_signed_with(event, LOCAL_CALLBACK_AUTH_KEY):
         print(
             "callback sent as it is: it is not signed with the local callback key "
