@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 EVENT ?= events/direct-completed.json
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup invoke test lint format check clean redrive build-CallbackFunction build-CleanupFunction package validate
+.PHONY: help setup invoke sweep test lint format check clean redrive build-CallbackFunction build-CleanupFunction package validate
 
 help: ## list the targets
 	@grep -E '^[A-Za-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ setup: $(VENV)/.synced ## install the locked dependencies into .venv
 
 invoke: setup ## run the function on a sample event against the local VOD stand-in (EVENT=...)
 	$(VENV)/bin/vod-parts-cleanup invoke $(EVENT)
+
+sweep: setup ## the sweep on a seeded mix of uploads in the local stand-in, with its summary
+	$(VENV)/bin/vod-parts-cleanup sweep --older-than 24h --seed-demo
 
 test: setup ## run the whole test suite
 	$(VENV)/bin/pytest

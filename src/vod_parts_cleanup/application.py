@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from vod_parts_cleanup.http_callback import CallbackReceiver
     from vod_parts_cleanup.pacing import Pacer
     from vod_parts_cleanup.pipeline import Pipeline
+    from vod_parts_cleanup.sweep import Sweeper
+    from vod_parts_cleanup.vod_client import VodClient
 
 LambdaHandler = Callable[[Any, LambdaContext], Mapping[str, Any]]
 TriggerHandler = Callable[["Application", Any, LambdaContext], Mapping[str, Any]]
@@ -141,22 +143,36 @@ class Application:
         )
 
     @cached_property
-    def cleaner(self) -> "Cleaner":
-        """The use case over the VOD client, once per notification if a table is set;
-        SettingsError if VOD cannot be reached with these settings."""
-        from vod_parts_cleanup.cleanup import CleanupService  # noqa: PLC0415
+    def vod(self) -> "VodClient":
+        """The VOD adapter, paced; SettingsError if VOD cannot be reached with these settings."""
         from vod_parts_cleanup.credentials import build_credential_client  # noqa: PLC0415
-        from vod_parts_cleanup.idempotency import (  # noqa: PLC0415
-            IdempotentCleanup,
-            persistence_layer,
-        )
         from vod_parts_cleanup.vod_client import VodClient, build_openapi_client  # noqa: PLC0415
 
         settings = self.settings
         secrets = self.secrets if settings.credentials_secret_id else None
         openapi_client = build_openapi_client(settings, build_credential_client(settings, secrets))
-        vod = VodClient(openapi_client, settings, pacers=self.pacers, clock=self.clock)
-        service = CleanupService(vod, self.metrics, self.logger)
+        return VodClient(openapi_client, settings, pacers=self.pacers, clock=self.clock)
+
+    @cached_property
+    def sweeper(self) -> "Sweeper":
+        from vod_parts_cleanup.sweep import Sweeper  # noqa: PLC0415
+
+        return Sweeper(
+            self.vod, self.work_queue, clock=self.clock, metrics=self.metrics, logger=self.logger
+        )
+
+    @cached_property
+    def cleaner(self) -> "Cleaner":
+        """The use case over the VOD client, once per notification if a table is set;
+        SettingsError if VOD cannot be reached with these settings."""
+        from vod_parts_cleanup.cleanup import CleanupService  # noqa: PLC0415
+        from vod_parts_cleanup.idempotency import (  # noqa: PLC0415
+            IdempotentCleanup,
+            persistence_layer,
+        )
+
+        settings = self.settings
+        service = CleanupService(self.vod, self.metrics, self.logger)
         if settings.idempotency_table_name is None:
             self.logger.warning("IDEMPOTENCY_TABLE_NAME is not set: duplicates will call VOD")
             return service

@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vod_parts_cleanup.application import Application
-from vod_parts_cleanup.intake import recognise_trigger
+from vod_parts_cleanup.intake import is_sweep_request, recognise_trigger
 from vod_parts_cleanup.models import CleanupFailedError, ErrorKind, Trigger
 from vod_parts_cleanup.settings import SettingsError
 from vod_parts_cleanup.work_queue import Delivery
@@ -33,6 +33,8 @@ def handle(app: Application, event: Any, context: LambdaContext) -> Mapping[str,
     deadline = app.deadline(context)
     if trigger is Trigger.SQS:
         return app.consumer.consume(event, deadline=deadline)
+    if trigger is Trigger.DIRECT and is_sweep_request(event):
+        return _sweep(app, event, deadline)
     body = event["detail"] if trigger is Trigger.EVENTBRIDGE else event
     try:
         return app.pipeline.process(body, Delivery(trigger), deadline=deadline).to_json_dict()
@@ -44,6 +46,24 @@ def handle(app: Application, event: Any, context: LambdaContext) -> Mapping[str,
         raise CleanupFailedError(
             kind=ErrorKind.TRANSIENT, error_code=UNEXPECTED_ERROR, video_id=None
         ) from None
+
+
+def _sweep(app: Application, event: Mapping[str, Any], deadline: float) -> Mapping[str, Any]:
+    """A sweep (the schedule, or a person): its summary; a request it cannot run is rejected."""
+    from vod_parts_cleanup.sweep import SweepRequestError, read_sweep_request  # noqa: PLC0415
+
+    try:
+        request = read_sweep_request(event, app.settings)
+    except SweepRequestError as error:
+        return {"status": "rejected", "errorCode": "InvalidSweepRequest", "detail": str(error)}
+    try:
+        sweeper = app.sweeper
+    except SettingsError as error:
+        app.logger.exception("the function is not configured to reach VOD; no sweep")
+        raise CleanupFailedError(
+            kind=ErrorKind.CONFIGURATION, error_code="NotConfigured", video_id=None
+        ) from error
+    return sweeper.sweep(request, deadline=deadline).to_json_dict()
 
 
 def _answer_callback(

@@ -19,6 +19,10 @@ from vod_parts_cleanup.models import CleanupResult, CleanupStatus, Outcome, Trig
 VIDEO_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
 UPLOAD_EVENT_TYPES = frozenset({"fileuploadcomplete", "uploadbyurlcomplete"})
 UPLOAD_BY_URL = "uploadbyurlcomplete"
+# The event the sweep queues for each upload it found (never sent by VOD itself).
+SWEEP_FOUND_EVENT_TYPE = "VodPartsCleanup:SweepFound"
+# A direct invocation that asks for a sweep: {"Sweep": {...}}.
+SWEEP_REQUEST_KEY = "Sweep"
 _SUCCESS = frozenset({"success", "succeed", "succeeded"})
 _FAILURE = frozenset({"fail", "failed", "failure"})
 # One published form writes milliseconds after a colon: 2026-11-20T08:15:30:123Z.
@@ -185,13 +189,28 @@ def _nesting_depth(text: str) -> int:
     return deepest
 
 
+def is_sweep_request(body: object) -> bool:
+    return isinstance(body, Mapping) and SWEEP_REQUEST_KEY in body and "VideoId" not in body
+
+
 def read_notification(body: object) -> UploadEvent | CleanupResult:
     """Turn a VOD notification into an upload to clean, or the result that ends it now."""
     if not isinstance(body, Mapping):
         return _rejected(MALFORMED_EVENT, f"expected a JSON object, got {type(body).__name__}")
+    if is_sweep_request(body):
+        # Not a notification (e.g. a failed scheduled sweep redriven to the queue): the next
+        # scheduled sweep does the same work, so there is nothing to keep.
+        return CleanupResult(
+            video_id=None,
+            outcome=None,
+            status=CleanupStatus.IGNORED,
+            detail="a sweep request: sweeps run on the schedule or by direct invocation",
+        )
     notification = VodNotification.model_validate(body)
     if notification.event_type is None:
         return _manual(notification)
+    if notification.event_type == SWEEP_FOUND_EVENT_TYPE:
+        return _swept(notification)
     return _upload(notification)
 
 
@@ -199,6 +218,12 @@ def _manual(notification: VodNotification) -> UploadEvent | CleanupResult:
     if notification.video_id is None:
         return _rejected(MISSING_VIDEO_ID, "no EventType and no VideoId")
     return _upload_event(notification, Outcome.MANUAL)
+
+
+def _swept(notification: VodNotification) -> UploadEvent | CleanupResult:
+    if notification.video_id is None:
+        return _rejected(MISSING_VIDEO_ID, "a sweep finding without VideoId", notification)
+    return _upload_event(notification, Outcome.SWEPT)
 
 
 def _upload(notification: VodNotification) -> UploadEvent | CleanupResult:

@@ -14,6 +14,8 @@ class Outcome(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     MANUAL = "manual"
+    # Found by the sweep: an upload no event announced, stalled or failed long enough ago.
+    SWEPT = "swept"
 
 
 class CleanupStatus(StrEnum):
@@ -34,6 +36,7 @@ class Trigger(StrEnum):
     EVENTBRIDGE = "eventbridge"
     SQS = "sqs"
     HTTP = "http"
+    SWEEP = "sweep"
 
 
 class SkipReason(StrEnum):

@@ -34,6 +34,10 @@ class MetricName(StrEnum):
     IDEMPOTENT_REPLAY = "IdempotentReplay"
     CALLBACK_REJECTED = "CallbackRejected"
     CALLBACK_QUEUED = "CallbackQueued"
+    SWEEP_CANDIDATES = "SweepCandidates"
+    SWEEP_QUEUED = "SweepQueued"
+    SWEEP_TOO_YOUNG = "SweepTooYoung"
+    SWEEP_LIST_CALLS = "SweepListCalls"
 
 
 class Dimension(StrEnum):
@@ -111,6 +115,16 @@ class CleanupMetrics:
     def count_callback_queued(self, outcome: Outcome | None) -> None:
         """A callback handed to the work queue because it could not be finished in time."""
         self._emit(MetricName.CALLBACK_QUEUED, MetricUnit.Count, 1, outcome=outcome)
+
+    def count_sweep(self, *, candidates: int, queued: int, too_young: int, pages: int) -> None:
+        """One sweep's figures, each one record (a sweep runs hourly: a handful of records)."""
+        for name, value in (
+            (MetricName.SWEEP_CANDIDATES, candidates),
+            (MetricName.SWEEP_QUEUED, queued),
+            (MetricName.SWEEP_TOO_YOUNG, too_young),
+            (MetricName.SWEEP_LIST_CALLS, pages),
+        ):
+            self._emit(name, MetricUnit.Count, value)
 
     def _emit(
         self,

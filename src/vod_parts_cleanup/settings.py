@@ -23,6 +23,18 @@ from pydantic import (
 
 # VOD purges leftover parts after 7 days, so remembering a notification longer is useless.
 SEVEN_DAYS_SECONDS = 7 * 24 * 60 * 60
+# A video's status, as VOD reports it (GetVideoInfo, GetVideoList).
+VIDEO_STATUSES = (
+    "Uploading",
+    "UploadFail",
+    "UploadSucc",
+    "Transcoding",
+    "TranscodeFail",
+    "Checking",
+    "Blocked",
+    "Normal",
+    "ProduceFail",
+)
 
 
 def _variable(name: str, default: Any = None, **constraints: Any) -> Any:
@@ -82,6 +94,11 @@ class Settings(BaseModel):
     )
     # A callback's body is not signed: ask VOD whether the upload really ended before deleting.
     callback_confirm_upload: bool = _variable("VOD_CALLBACK_CONFIRM_UPLOAD", True)
+    # -- The sweep ------------------------------------------------------------------------------
+    # Uploads in these statuses, created at least this long ago (and untouched since), are
+    # cleaned by the sweep; VOD purges parts itself after 7 days, so older ones are left.
+    sweep_min_age_minutes: int = _variable("SWEEP_MIN_AGE_MINUTES", 1440, ge=60, le=7 * 24 * 60)
+    sweep_statuses: tuple[str, ...] = _variable("SWEEP_STATUSES", ("Uploading", "UploadFail"))
     # -- The work queue ------------------------------------------------------------------------
     work_queue_url: str | None = _variable("WORK_QUEUE_URL", pattern=r"^https?://\S+$")
     # -- Observability -----------------------------------------------------------------------
@@ -114,6 +131,22 @@ class Settings(BaseModel):
         """One variable may list several URLs, since each upload can carry its own."""
         if isinstance(value, str):
             return tuple(url.strip() for url in value.split(",") if url.strip())
+        return value
+
+    @field_validator("sweep_statuses", mode="before")
+    @classmethod
+    def _split_statuses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(status.strip() for status in value.split(",") if status.strip())
+        return value
+
+    @field_validator("sweep_statuses")
+    @classmethod
+    def _statuses_are_vods(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(VIDEO_STATUSES))
+        if unknown or not value:
+            msg = f"statuses must be some of {', '.join(VIDEO_STATUSES)}"
+            raise ValueError(msg)
         return value
 
     @field_validator("callback_urls")

@@ -6,8 +6,9 @@ caller passes a deadline on the monotonic clock and gets a typed answer back, or
 """
 
 import random
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_tea_openapi.client import Client as OpenApiClient
@@ -42,8 +43,16 @@ def _rpc_operation(action: str) -> Params:
 
 DELETE_MULTIPART_UPLOAD = _rpc_operation("DeleteMultipartUpload")
 GET_VIDEO_INFO = _rpc_operation("GetVideoInfo")
+GET_VIDEO_LIST = _rpc_operation("GetVideoList")
+GET_UPLOAD_DETAILS = _rpc_operation("GetUploadDetails")
 # Every operation the function calls: the RAM policy in deploy/ allows exactly these.
-OPERATIONS = (DELETE_MULTIPART_UPLOAD, GET_VIDEO_INFO)
+OPERATIONS = (DELETE_MULTIPART_UPLOAD, GET_VIDEO_INFO, GET_VIDEO_LIST, GET_UPLOAD_DETAILS)
+# GetVideoList: at most 100 videos a page, and only the first 5,000 of a filter can be read.
+LIST_PAGE_SIZE = 100
+LIST_REACH = 5_000
+# GetUploadDetails: at most 20 videos a call.
+UPLOAD_DETAILS_BATCH = 20
+_VOD_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 # VOD error codes are compared lower-case: VOD itself writes ServiceUnAvailable.
 VIDEO_NOT_FOUND = "invalidvideo.notfound"
@@ -75,7 +84,7 @@ class VodCall:
     """One HTTP exchange with VOD, reported for logs and the VodLatency metric."""
 
     action: str
-    video_id: str
+    video_id: str | None
     attempt: int
     latency_ms: float
     request_id: str | None
@@ -146,6 +155,37 @@ def build_openapi_client(settings: Settings, credential: CredentialClient) -> Op
     return OpenApiClient(config)
 
 
+@dataclass(frozen=True)
+class ListedVideo:
+    """A video as GetVideoList describes it."""
+
+    video_id: str
+    status: str
+    creation_time: datetime | None
+
+
+@dataclass(frozen=True)
+class VideoPage:
+    """One page of GetVideoList: ``total`` is how many videos match the whole filter."""
+
+    total: int
+    videos: tuple[ListedVideo, ...]
+
+
+def vod_time(moment: datetime) -> str:
+    """A time as VOD's parameters take it: UTC, whole seconds."""
+    return moment.astimezone(UTC).strftime(_VOD_TIME)
+
+
+def _parse_vod_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, _VOD_TIME).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 class VodClient:
     """Calls VOD for one video at a time, paced, retrying transient failures within the
     caller's time."""
@@ -212,12 +252,79 @@ class VodClient:
         known_status = status if isinstance(status, str) else None
         return VideoStatusAnswer(known_status, reply.request_id, reply.error_code, reply.attempts)
 
+    def list_videos(
+        self,
+        *,
+        statuses: Sequence[str],
+        created_from: datetime,
+        created_to: datetime,
+        page: int,
+        deadline: float | None,
+        on_call: OnCall = _ignore,
+    ) -> VideoPage:
+        """One page (``LIST_PAGE_SIZE`` videos, oldest first) of the videos in these statuses
+        created within [created_from, created_to] (whole seconds, both ends included)."""
+        query = {
+            "Status": ",".join(statuses),
+            "StartTime": vod_time(created_from),
+            "EndTime": vod_time(created_to),
+            "PageNo": str(page),
+            "PageSize": str(LIST_PAGE_SIZE),
+            "SortBy": "CreationTime:Asc",
+        }
+        reply = self._call(
+            GET_VIDEO_LIST,
+            query,
+            video_id=None,
+            answer_codes=(),
+            deadline=deadline,
+            on_call=on_call,
+        )
+        listed = reply.body.get("VideoList")
+        entries = listed.get("Video") if isinstance(listed, Mapping) else None
+        videos = tuple(
+            ListedVideo(
+                video_id=entry["VideoId"],
+                status=str(entry.get("Status", "")),
+                creation_time=_parse_vod_time(entry.get("CreationTime")),
+            )
+            for entry in (entries if isinstance(entries, list) else [])
+            if isinstance(entry, Mapping) and isinstance(entry.get("VideoId"), str)
+        )
+        total = reply.body.get("Total")
+        return VideoPage(total=total if isinstance(total, int) else len(videos), videos=videos)
+
+    def last_upload_activity(
+        self, video_ids: Sequence[str], *, deadline: float | None, on_call: OnCall = _ignore
+    ) -> dict[str, datetime]:
+        """When each upload was last touched (GetUploadDetails' ModificationTime), for the
+        videos VOD reports on; at most ``UPLOAD_DETAILS_BATCH`` ids."""
+        query = {"MediaIds": ",".join(video_ids), "MediaType": MEDIA_TYPE_VIDEO}
+        reply = self._call(
+            GET_UPLOAD_DETAILS,
+            query,
+            video_id=None,
+            answer_codes=(),
+            deadline=deadline,
+            on_call=on_call,
+        )
+        details = reply.body.get("UploadDetails")
+        activity = {}
+        for detail in details if isinstance(details, list) else []:
+            if not isinstance(detail, Mapping):
+                continue
+            touched = _parse_vod_time(detail.get("ModificationTime"))
+            media_id = detail.get("MediaId")
+            if isinstance(media_id, str) and touched is not None:
+                activity[media_id] = touched
+        return activity
+
     def _call(
         self,
         operation: Params,
         query: dict[str, str],
         *,
-        video_id: str,
+        video_id: str | None,
         answer_codes: Collection[str],
         deadline: float | None,
         on_call: OnCall,

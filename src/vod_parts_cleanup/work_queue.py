@@ -6,7 +6,7 @@ the consumer must know besides the body travels as message attributes: which tri
 received it (an HTTP callback's body is an unsigned claim, to be confirmed with VOD) and when.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from vod_parts_cleanup.aws_clients import OutOfTimeError
 from vod_parts_cleanup.models import Trigger
 
 TRIGGER_ATTRIBUTE = "trigger"
+SEND_BATCH = 10  # SQS takes at most ten messages a request
 RECEIVED_AT_ATTRIBUTE = "receivedAt"
 
 
@@ -60,6 +61,12 @@ def _string_value(attribute: object) -> str | None:
     return None
 
 
+def _message_attributes(attributes: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    return {
+        name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+    }
+
+
 class HandOffFailedError(Exception):
     """The queue did not take the message; the caller must keep the event another way."""
 
@@ -71,16 +78,33 @@ class WorkQueue:
         self._queue_url = queue_url
         self._client = sqs_client
 
+    def hand_off_many(self, bodies: Sequence[str], attributes: Mapping[str, str]) -> int:
+        """Queue the bodies, ten to a request; how many the queue took (the rest are left to
+        whoever finds them again: the sweep runs again)."""
+        taken = 0
+        for start in range(0, len(bodies), SEND_BATCH):
+            entries = [
+                {
+                    "Id": str(number),
+                    "MessageBody": body,
+                    "MessageAttributes": _message_attributes(attributes),
+                }
+                for number, body in enumerate(bodies[start : start + SEND_BATCH])
+            ]
+            try:
+                answer = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+            except (BotoCoreError, ClientError, OutOfTimeError):
+                break
+            taken += len(answer.get("Successful", []))
+        return taken
+
     def hand_off(self, body: str, attributes: Mapping[str, str]) -> str:
         """Queue the body; return the SQS MessageId, or raise HandOffFailedError."""
         try:
             response = self._client.send_message(
                 QueueUrl=self._queue_url,
                 MessageBody=body,
-                MessageAttributes={
-                    name: {"DataType": "String", "StringValue": value}
-                    for name, value in attributes.items()
-                },
+                MessageAttributes=_message_attributes(attributes),
             )
         except (BotoCoreError, ClientError, OutOfTimeError) as error:
             reason = type(error).__name__

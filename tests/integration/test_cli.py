@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,65 @@ def test_bad_arguments_are_refused(
         cli.main(["invoke", *arguments])
     assert exit_status.value.code == 2
     assert "vod-parts-cleanup" in capsys.readouterr().err
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """``vod-parts-cleanup <arguments>`` in this process."""
+
+    def run(*arguments: str) -> Run:
+        out = io.StringIO()
+        returncode = cli.main(list(arguments), out=out)
+        return Run(returncode, out.getvalue(), capsys.readouterr().err)
+
+    return run
+
+
+def test_sweep_finds_the_seeded_uploads_and_cleans_them_with_a_summary(
+    run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOD_CALLS_PER_SECOND", "1000")  # the pacing itself is tested elsewhere
+    monkeypatch.setenv("VOD_READ_CALLS_PER_SECOND", "1000")
+    run = run_cli("sweep", "--older-than", "24h", "--seed-demo")
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout.split("sweep: ", 1)[1].splitlines()[0])
+    # The mix: 60 stalled and 12 failed uploads to clean; 5 touched within the day.
+    assert (answer["candidates"], answer["queued"], answer["tooYoung"]) == (72, 72, 5)
+    [row] = [line for line in run.stdout.splitlines() if line.startswith("│")]
+    # found, deleted, already clean, media not found, skipped, failed
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == ["72", "72", "0", "0", "0", "0"]
+    assert "cleaning" in run.stderr  # the progress bars
+
+
+def test_a_dry_run_sweep_lists_and_cleans_nothing(run_cli: Callable[..., Run]) -> None:
+    run = run_cli("sweep", "--older-than", "3d", "--dry-run", "--seed-demo")
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout.split("sweep: ", 1)[1].splitlines()[0])
+    # Three days: the 60 stalled uploads (two days old) are too young for it, the 12 failed
+    # ones (three days) are not.
+    assert (answer["candidates"], answer["queued"], answer["dryRun"]) == (12, 0, True)
+    assert "candidates: a002" in run.stdout
+
+
+@pytest.mark.parametrize("age", ["30m", "soon", "0h"])
+def test_sweep_refuses_an_age_under_an_hour_or_unreadable(
+    run_cli: Callable[..., Run], age: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_status:
+        run_cli("sweep", "--older-than", age)
+    assert exit_status.value.code == 2
+
+
+def test_clean_cleans_each_video_once(
+    run_cli: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOD_CALLS_PER_SECOND", "1000")
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text(
+        "# a backfill\n" + "\n".join(f"{number:032x}" for number in range(1, 6)) + "\n",
+        encoding="utf-8",
+    )
+    run = run_cli("clean", f"{1:032x}", f"{9:032x}", "--ids-file", str(ids_file))
+    assert run.returncode == 0, run.stderr
+    [row] = [line for line in run.stdout.splitlines() if line.startswith("│")]
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == ["6", "6", "0", "0", "0", "0"]

@@ -7,16 +7,33 @@
   signed with the local callback key is signed again at the current time, so the real
   signature and freshness check runs on it.
 - ``sign EVENT_FILE``: print an HTTP callback sample signed now (for ``sam local invoke``).
+- ``sweep [--older-than 24h] [--status Uploading,UploadFail] [--dry-run]``: find the uploads
+  no event announced and clean them, with progress and a summary table.
+- ``clean ID... | --ids-file FILE``: clean these videos now (a backfill), once each.
 """
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from rich.console import Console
+
 from vod_parts_cleanup.intake import recognise_trigger
+from vod_parts_cleanup.local.backfill import (
+    BackfillSummary,
+    as_json,
+    candidates_table,
+    read_video_ids,
+    run_clean,
+    run_sweep,
+    seed_demo,
+    summary_table,
+)
 from vod_parts_cleanup.local.callbacks import (
     LOCAL_CALLBACK_AUTH_KEY,
     OLD_CALLBACK_AUTH_KEY,
@@ -29,6 +46,7 @@ from vod_parts_cleanup.local.runner import LocalRun, local_world, video_ids_in
 from vod_parts_cleanup.local.sqs import receive_all
 from vod_parts_cleanup.models import Trigger
 from vod_parts_cleanup.settings import Settings, SettingsError
+from vod_parts_cleanup.sweep import SweepRequestError, read_sweep_request
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -38,11 +56,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     if arguments.command == "invoke" and arguments.repeat < 1:
         parser.error("--repeat must be at least 1")
     try:
-        event = json.loads(arguments.event_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        parser.error(f"cannot read {arguments.event_file}: {error}")
-    try:
         settings = Settings.from_environment()
+        if arguments.command == "sweep":
+            return _sweep(settings, arguments, out)
+        if arguments.command == "clean":
+            return _clean(settings, arguments, parser, out)
+        try:
+            event = json.loads(arguments.event_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            parser.error(f"cannot read {arguments.event_file}: {error}")
         if arguments.command == "sign":
             return _sign(event, settings, out)
         return _invoke(event, settings, arguments, out)
@@ -71,7 +93,107 @@ def _parser() -> argparse.ArgumentParser:
         help="print an HTTP callback event signed now, e.g. for sam local invoke -e",
     )
     sign.add_argument("event_file", type=Path, help="an API Gateway event, e.g. events/http-*.json")
+    sweep = commands.add_parser(
+        "sweep", help="find the uploads no event announced and clean them (paced, once each)"
+    )
+    sweep.add_argument(
+        "--older-than",
+        type=_age,
+        default=None,
+        metavar="AGE",
+        help="the minimum age, e.g. 24h, 90m, 2d (at least 1h; default SWEEP_MIN_AGE_MINUTES)",
+    )
+    sweep.add_argument(
+        "--status",
+        type=lambda text: tuple(part.strip() for part in text.split(",") if part.strip()),
+        default=None,
+        help="comma-separated VOD statuses (default SWEEP_STATUSES: Uploading,UploadFail)",
+    )
+    sweep.add_argument("--dry-run", action="store_true", help="list the candidates, clean none")
+    sweep.add_argument(
+        "--seed-demo",
+        action="store_true",
+        help="seed the local stand-in with a mix of uploads first (make sweep)",
+    )
+    clean = commands.add_parser("clean", help="clean these videos now, once each (a backfill)")
+    clean.add_argument("video_ids", nargs="*", metavar="ID", help="VideoIds")
+    clean.add_argument("--ids-file", help="a file of VideoIds, one per line")
     return parser
+
+
+def _age(text: str) -> timedelta:
+    """24h, 90m, 2d: how long ago, at least an hour (the sweep's floor)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
+    if match is None:
+        msg = f"{text!r}: use a number and m, h or d, e.g. 24h"
+        raise argparse.ArgumentTypeError(msg)
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    age = timedelta(**{unit: int(match.group(1))})
+    if age < timedelta(hours=1):
+        msg = f"{text!r}: at least 1h (an upload younger than that may still be going on)"
+        raise argparse.ArgumentTypeError(msg)
+    return age
+
+
+def _sweep(settings: Settings, arguments: argparse.Namespace, out: TextIO) -> int:
+    console = Console(file=sys.stderr)
+    body: dict[str, Any] = {"DryRun": arguments.dry_run}
+    if arguments.older_than is not None:
+        body["MinAgeMinutes"] = int(arguments.older_than.total_seconds() // 60)
+    if arguments.status is not None:
+        body["Statuses"] = list(arguments.status)
+    try:
+        request = read_sweep_request({"Sweep": body}, settings)
+    except SweepRequestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    with local_world(settings) as world:
+        for note in world.notes:
+            print(note, file=out)
+        if arguments.seed_demo:
+            print(seed_demo(world), file=out)
+        run = LocalRun(world)
+        summary, answer, found = run_sweep(run, request, console)
+        print(f"sweep: {as_json(answer)}", file=out)
+        if request.dry_run:
+            print(candidates_table(found), file=out)
+        elif world.sqs_client is None:
+            print(
+                "queued to the configured work queue: the deployed consumer cleans them", file=out
+            )
+        Console(file=out).print(summary_table(summary, "sweep"))
+    return _finish(summary, out)
+
+
+def _clean(
+    settings: Settings,
+    arguments: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    out: TextIO,
+) -> int:
+    try:
+        video_ids = read_video_ids(arguments.video_ids, arguments.ids_file)
+    except OSError as error:
+        parser.error(f"cannot read {arguments.ids_file}: {error}")
+    if not video_ids:
+        parser.error("give VideoIds, or --ids-file")
+    with local_world(settings, video_ids=video_ids) as world:
+        for note in world.notes:
+            print(note, file=out)
+        summary = run_clean(LocalRun(world), video_ids, Console(file=sys.stderr))
+        Console(file=out).print(summary_table(summary, "clean"))
+    return _finish(summary, out)
+
+
+def _finish(summary: BackfillSummary, out: TextIO) -> int:
+    if summary.interrupted:
+        print(
+            "interrupted: run the same command again to resume; what is done is replayed "
+            "from the idempotency table, not done again",
+            file=out,
+        )
+        return 130
+    return 1 if summary.counts["failed"] else 0
 
 
 def _sign(event: Any, settings: Settings, out: TextIO) -> int:

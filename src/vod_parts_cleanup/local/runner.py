@@ -174,6 +174,18 @@ class LocalRun:
         self._timeout_seconds = timeout_seconds
         self._captured = CapturedOutput()
 
+    @contextlib.contextmanager
+    def captured(self) -> Iterator[None]:
+        """What the application writes meanwhile (Lambda's log stream) is kept off the
+        terminal, as during an invocation."""
+        with contextlib.redirect_stdout(self._captured):
+            yield
+        self._captured.drain()
+
+    def invoke_once(self, event: Any) -> Invocation:
+        """One invocation, leaving the work queue alone (its caller drains it itself)."""
+        return self._invoke_once(event, "", look_at_the_queue=False)
+
     def invoke(self, event: Any, label: str) -> list[Invocation]:
         """The invocation, then the consumer on every batch it queued (VOD's path)."""
         invocations = [self._invoke_once(event, label)]
@@ -190,7 +202,7 @@ class LocalRun:
                 break  # the rest waits for the queue's visibility timeout, as in AWS
         return invocations
 
-    def _invoke_once(self, event: Any, label: str) -> Invocation:
+    def _invoke_once(self, event: Any, label: str, *, look_at_the_queue: bool = True) -> Invocation:
         vod = self.world.vod
         seen = len(vod.requests) if vod else 0
         context = LocalLambdaContext(timeout_seconds=self._timeout_seconds)
@@ -202,8 +214,9 @@ class LocalRun:
             except Exception as raised:  # shown, as Lambda would record it
                 error = raised
         queued = []
-        if self.world.sqs_client is not None and self.world.work_queue_url is not None:
-            queued = receive_all(self.world.sqs_client, self.world.work_queue_url)
+        world = self.world
+        if look_at_the_queue and world.sqs_client is not None and world.work_queue_url:
+            queued = receive_all(world.sqs_client, world.work_queue_url)
         return Invocation(
             label=label,
             response=response,
