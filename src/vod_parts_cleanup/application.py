@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vod_parts_cleanup.aws_clients import AwsClients, TimeBudget
 from vod_parts_cleanup.clock import SYSTEM_CLOCK, Clock
-from vod_parts_cleanup.observability import CleanupMetrics, CurrentStdout
+from vod_parts_cleanup.observability import CleanupMetrics, CurrentStdout, Telemetry
 from vod_parts_cleanup.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,9 +48,11 @@ class Application:
         self.clock = clock
         self.budget = TimeBudget(clock)
         self.aws = AwsClients(self.budget)
-        self.logger = Logger(service=settings.service_name, stream=CurrentStdout())  # type: ignore[arg-type]
-        self.metrics = CleanupMetrics(
-            namespace=settings.metrics_namespace, service=settings.service_name
+        self.telemetry = Telemetry(
+            metrics=CleanupMetrics(
+                namespace=settings.metrics_namespace, service=settings.service_name
+            ),
+            logger=Logger(service=settings.service_name, stream=CurrentStdout()),  # type: ignore[arg-type]
         )
         self._context: LambdaContext | None = None
 
@@ -72,7 +74,7 @@ class Application:
 
         # log_event=False even if POWERTOOLS_LOGGER_LOG_EVENT is set: a callback's headers
         # carry VOD's signature, which must never reach a log.
-        wrapped: LambdaHandler = self.logger.inject_lambda_context(
+        wrapped: LambdaHandler = self.telemetry.logger.inject_lambda_context(
             clear_state=True, log_event=False
         )(lambda_handler)
         if not self.settings.trace_disabled:
@@ -109,8 +111,7 @@ class Application:
             authenticator=authenticator,
             work_queue=self.work_queue,
             clock=self.clock,
-            metrics=self.metrics,
-            logger=self.logger,
+            telemetry=self.telemetry,
         )
 
     @cached_property
@@ -119,7 +120,7 @@ class Application:
         from vod_parts_cleanup.work_queue import WorkQueue  # noqa: PLC0415
 
         if self.settings.work_queue_url is None:
-            self.logger.warning("WORK_QUEUE_URL is not set: nothing can be handed off")
+            self.telemetry.logger.warning("WORK_QUEUE_URL is not set: nothing can be handed off")
             return None
         return WorkQueue(self.settings.work_queue_url, self.aws.client("sqs"))
 
@@ -130,17 +131,14 @@ class Application:
         return Pipeline(
             cleaner=lambda: self.cleaner,
             confirm_unverified_claims=self.settings.callback_confirm_upload,
-            metrics=self.metrics,
-            logger=self.logger,
+            telemetry=self.telemetry,
         )
 
     @cached_property
     def consumer(self) -> "QueueConsumer":
         from vod_parts_cleanup.consumer import QueueConsumer  # noqa: PLC0415
 
-        return QueueConsumer(
-            self.pipeline, clock=self.clock, metrics=self.metrics, logger=self.logger
-        )
+        return QueueConsumer(self.pipeline, clock=self.clock, telemetry=self.telemetry)
 
     @cached_property
     def vod(self) -> "VodClient":
@@ -158,7 +156,7 @@ class Application:
         from vod_parts_cleanup.sweep import Sweeper  # noqa: PLC0415
 
         return Sweeper(
-            self.vod, self.work_queue, clock=self.clock, metrics=self.metrics, logger=self.logger
+            vod=self.vod, work_queue=self.work_queue, clock=self.clock, telemetry=self.telemetry
         )
 
     @cached_property
@@ -172,25 +170,23 @@ class Application:
         )
 
         settings = self.settings
-        service = CleanupService(self.vod, self.metrics, self.logger)
+        service = CleanupService(self.vod, self.telemetry)
         if settings.idempotency_table_name is None:
-            self.logger.warning("IDEMPOTENCY_TABLE_NAME is not set: duplicates will call VOD")
+            self.telemetry.logger.warning(
+                "IDEMPOTENCY_TABLE_NAME is not set: duplicates will call VOD"
+            )
             return service
         persistence = persistence_layer(
             settings.idempotency_table_name, self.aws.client("dynamodb")
         )
-        return IdempotentCleanup(
-            service, persistence, self.idempotency, metrics=self.metrics, logger=self.logger
-        )
+        return IdempotentCleanup(service, persistence, self.idempotency, self.telemetry)
 
     @cached_property
     def idempotency(self) -> "IdempotencyConfig":
         from vod_parts_cleanup.idempotency import idempotency_config  # noqa: PLC0415
 
         config = idempotency_config(
-            ttl_seconds=self.settings.idempotency_ttl_seconds,
-            metrics=self.metrics,
-            logger=self.logger,
+            ttl_seconds=self.settings.idempotency_ttl_seconds, telemetry=self.telemetry
         )
         if self._context is not None:
             config.register_lambda_context(self._context)

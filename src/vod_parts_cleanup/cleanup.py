@@ -5,8 +5,6 @@ It sees only ``UploadEvent``s and finished results, never an AWS envelope.
 
 from typing import Protocol
 
-from aws_lambda_powertools import Logger
-
 from vod_parts_cleanup.models import (
     CleanupFailedError,
     CleanupResult,
@@ -15,43 +13,13 @@ from vod_parts_cleanup.models import (
     SkipReason,
     UploadEvent,
 )
-from vod_parts_cleanup.observability import CleanupMetrics
+from vod_parts_cleanup.observability import Telemetry
 from vod_parts_cleanup.vod_client import VideoStatusAnswer, VodAnswer, VodCall, VodClient
 
 # Log messages other tools look for (the local runner lists VOD calls from them).
 VOD_CALL_LOG_MESSAGE = "VOD answered"
 # VOD's status of a video whose upload has not ended (a stalled resumable upload stays in it).
 VIDEO_STATUS_UPLOADING = "Uploading"
-
-
-def account_for(result: CleanupResult, *, metrics: CleanupMetrics, logger: Logger) -> None:
-    """Count and log a finished result, including events that never needed VOD."""
-    metrics.count_result(result)
-    if result.status is CleanupStatus.REJECTED:
-        logger.warning("event rejected, VOD not called", extra={"result": result.to_json_dict()})
-    elif result.status is CleanupStatus.SKIPPED:
-        logger.warning(
-            "upload left alone: VOD says it is still in progress, so the notification's claim "
-            "that it ended is not true (yet)",
-            extra={"result": result.to_json_dict()},
-        )
-    else:
-        logger.info("event handled", extra={"result": result.to_json_dict()})
-
-
-def reject_unreadable(
-    error_code: str, detail: str, *, metrics: CleanupMetrics, logger: Logger
-) -> CleanupResult:
-    """A body that could not be read at all: rejected (no video known), counted and logged."""
-    result = CleanupResult(
-        video_id=None,
-        outcome=None,
-        status=CleanupStatus.REJECTED,
-        error_code=error_code,
-        detail=detail,
-    )
-    account_for(result, metrics=metrics, logger=logger)
-    return result
 
 
 def _result_without_delete(
@@ -97,10 +65,10 @@ class Cleaner(Protocol):
 class CleanupService:
     """Cleans up after uploads; the one place that turns VOD answers into results and metrics."""
 
-    def __init__(self, vod: VodClient, metrics: CleanupMetrics, logger: Logger) -> None:
+    def __init__(self, vod: VodClient, telemetry: Telemetry) -> None:
         self._vod = vod
-        self._metrics = metrics
-        self._logger = logger
+        self._telemetry = telemetry
+        self._metrics, self._logger = telemetry.metrics, telemetry.logger
 
     def clean_up(self, event: UploadEvent, *, deadline: float | None) -> CleanupResult:
         """Delete the video's parts; raise CleanupFailedError when the event must be retried.
@@ -125,7 +93,7 @@ class CleanupService:
             except CleanupFailedError as failure:
                 self._failed(event, failure)
                 raise
-            account_for(result, metrics=self._metrics, logger=self._logger)
+            self._telemetry.account_for(result)
             return result
 
     def _vod_call_made(self, call: VodCall) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -18,11 +17,10 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from vod_parts_cleanup.cleanup import reject_unreadable
 from vod_parts_cleanup.clock import Clock
 from vod_parts_cleanup.intake import MALFORMED_EVENT, MalformedEventError, decode_json_object
 from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
-from vod_parts_cleanup.observability import CleanupMetrics
+from vod_parts_cleanup.observability import Telemetry
 from vod_parts_cleanup.pipeline import Pipeline
 from vod_parts_cleanup.work_queue import delivery_of
 
@@ -32,16 +30,19 @@ NO_TIME_LEFT = "NoTimeLeft"
 SECONDS_TO_START_A_RECORD = 3.0
 
 
+class RejectedEventError(Exception):
+    """A record that can never be cleaned (not a VOD notification, a bad VideoId): reported
+    as a failure on purpose, so that it ends in the dead-letter queue for a person to read."""
+
+
 class QueueConsumer:
     """Cleans the records of one SQS batch, reporting the ones to keep."""
 
-    def __init__(
-        self, pipeline: Pipeline, *, clock: Clock, metrics: CleanupMetrics, logger: Logger
-    ) -> None:
+    def __init__(self, pipeline: Pipeline, *, clock: Clock, telemetry: Telemetry) -> None:
         self._pipeline = pipeline
         self._clock = clock
-        self._metrics = metrics
-        self._logger = logger
+        self._telemetry = telemetry
+        self._metrics, self._logger = telemetry.metrics, telemetry.logger
 
     def consume(self, event: Mapping[str, Any], *, deadline: float) -> Mapping[str, Any]:
         """The batch response: ``batchItemFailures`` lists the records SQS must keep."""
@@ -64,9 +65,7 @@ class QueueConsumer:
             try:
                 body = decode_json_object(record.body)
             except MalformedEventError as error:
-                reject_unreadable(
-                    MALFORMED_EVENT, str(error), metrics=self._metrics, logger=self._logger
-                )
+                self._telemetry.reject_body(MALFORMED_EVENT, str(error))
                 raise
             delivery = delivery_of(record.raw_event.get("messageAttributes"))
             try:
@@ -79,5 +78,5 @@ class QueueConsumer:
                 raise
             if result.status is CleanupStatus.REJECTED:
                 # Reported, so the message ends in the dead-letter queue for inspection.
-                raise MalformedEventError(f"{result.error_code}: {result.detail}")
+                raise RejectedEventError(f"{result.error_code}: {result.detail}")
             return result.to_json_dict()

@@ -27,7 +27,7 @@ UNEXPECTED_ERROR = "UnexpectedError"
 def handle(app: Application, event: Any, context: LambdaContext) -> Mapping[str, Any]:
     """Route one invocation by its envelope."""
     trigger = recognise_trigger(event)
-    app.logger.append_keys(trigger=trigger.value)
+    app.telemetry.logger.append_keys(trigger=trigger.value)
     if trigger is Trigger.HTTP:
         return _answer_callback(app, event, context)
     deadline = app.deadline(context)
@@ -41,8 +41,8 @@ def handle(app: Application, event: Any, context: LambdaContext) -> Mapping[str,
     except CleanupFailedError:
         raise
     except Exception:  # a bug: still the documented failure, so Lambda retries and records it
-        app.logger.exception("unexpected error; the event is kept for a retry")
-        app.metrics.count_failure(ErrorKind.TRANSIENT, None)
+        app.telemetry.logger.exception("unexpected error; the event is kept for a retry")
+        app.telemetry.metrics.count_failure(ErrorKind.TRANSIENT, None)
         raise CleanupFailedError(
             kind=ErrorKind.TRANSIENT, error_code=UNEXPECTED_ERROR, video_id=None
         ) from None
@@ -59,7 +59,7 @@ def _sweep(app: Application, event: Mapping[str, Any], deadline: float) -> Mappi
     try:
         sweeper = app.sweeper
     except SettingsError as error:
-        app.logger.exception("the function is not configured to reach VOD; no sweep")
+        app.telemetry.logger.exception("the function is not configured to reach VOD; no sweep")
         raise CleanupFailedError(
             kind=ErrorKind.CONFIGURATION, error_code="NotConfigured", video_id=None
         ) from error
@@ -84,12 +84,16 @@ def _answer_callback(
     try:
         receiver = app.receiver
     except SettingsError:
-        app.logger.exception("callback authentication is not configured; the callback is refused")
-        return unchecked_answer(RejectionReason.NOT_CONFIGURED, app.metrics)
+        app.telemetry.logger.exception(
+            "callback authentication is not configured; the callback is refused"
+        )
+        return unchecked_answer(RejectionReason.NOT_CONFIGURED, app.telemetry.metrics)
     try:
         return receiver.answer(request)
     except Exception:  # a bug must not cost VOD's callback: 503, and VOD delivers again
-        app.logger.exception("the callback could not be answered; VOD will deliver it again")
+        app.telemetry.logger.exception(
+            "the callback could not be answered; VOD will deliver it again"
+        )
         return http_response(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "failed"})
 
 

@@ -22,15 +22,12 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from vod_parts_cleanup.callback_auth import (
     CallbackAuthenticator,
     CallbackAuthUnavailableError,
     CallbackRejectedError,
     RejectionReason,
 )
-from vod_parts_cleanup.cleanup import account_for, reject_unreadable
 from vod_parts_cleanup.clock import Clock
 from vod_parts_cleanup.intake import (
     MALFORMED_EVENT,
@@ -39,7 +36,7 @@ from vod_parts_cleanup.intake import (
     read_notification,
 )
 from vod_parts_cleanup.models import CleanupResult, CleanupStatus, Trigger, UploadEvent
-from vod_parts_cleanup.observability import CleanupMetrics
+from vod_parts_cleanup.observability import CleanupMetrics, Telemetry
 from vod_parts_cleanup.work_queue import HandOffFailedError, WorkQueue, delivery_attributes
 
 # VOD's bodies are a few hundred bytes; anything this large is not a VOD notification.
@@ -110,23 +107,14 @@ def _epoch_seconds(milliseconds: object) -> float | None:
     return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
+@dataclass(frozen=True, kw_only=True)
 class CallbackReceiver:
     """Authenticate, read, hand off, answer: one VOD callback."""
 
-    def __init__(
-        self,
-        *,
-        authenticator: CallbackAuthenticator,
-        work_queue: WorkQueue | None,
-        clock: Clock,
-        metrics: CleanupMetrics,
-        logger: Logger,
-    ) -> None:
-        self._authenticator = authenticator
-        self._work_queue = work_queue
-        self._clock = clock
-        self._metrics = metrics
-        self._logger = logger
+    authenticator: CallbackAuthenticator
+    work_queue: WorkQueue | None
+    clock: Clock
+    telemetry: Telemetry
 
     def answer(self, request: CallbackRequest) -> dict[str, Any]:
         refusal = self._refusal(request)
@@ -147,15 +135,15 @@ class CallbackReceiver:
     def _refusal(self, request: CallbackRequest) -> dict[str, Any] | None:
         """The answer to a callback that does not authenticate, or cannot be checked now."""
         try:
-            self._authenticator.authenticate(request.headers)
+            self.authenticator.authenticate(request.headers)
         except CallbackRejectedError as rejection:
             return self._unauthorized(rejection, request)
         except CallbackAuthUnavailableError as unavailable:
-            self._logger.exception(
+            self.telemetry.logger.exception(
                 "callback not checked: its authentication is unavailable; VOD will retry",
                 extra={"reason": unavailable.reason.value, "detail": str(unavailable)},
             )
-            return unchecked_answer(unavailable.reason, self._metrics)
+            return unchecked_answer(unavailable.reason, self.telemetry.metrics)
         return None
 
     def _read(self, request: CallbackRequest) -> tuple[str, dict[str, Any]] | CleanupResult:
@@ -174,7 +162,7 @@ class CallbackReceiver:
 
     def _answer_now(self, result: CleanupResult) -> dict[str, Any]:
         """Ignored (other notifications share the URL) or rejected: nothing to queue."""
-        account_for(result, metrics=self._metrics, logger=self._logger)
+        self.telemetry.account_for(result)
         rejected = result.status is CleanupStatus.REJECTED
         status = HTTPStatus.BAD_REQUEST if rejected else HTTPStatus.OK
         return http_response(status, result.to_json_dict())
@@ -184,33 +172,33 @@ class CallbackReceiver:
     ) -> dict[str, Any]:
         """Keep the upload in the work queue; if that fails, let VOD deliver it again."""
         answer = {"videoId": event.video_id, "outcome": event.outcome.value}
-        received = received_at if received_at is not None else self._clock.time()
+        received = received_at if received_at is not None else self.clock.time()
         attributes = delivery_attributes(Trigger.HTTP, received_at=received)
         try:
             message_id = self._queue(text, attributes)
         except HandOffFailedError as error:
-            self._logger.exception(
+            self.telemetry.logger.exception(
                 "callback not queued; answering 503 so VOD delivers it again",
                 extra={"videoId": event.video_id, "detail": str(error)},
             )
             return http_response(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "failed"} | answer)
-        self._metrics.count_callback_queued(event.outcome)
-        self._logger.info(
+        self.telemetry.metrics.count_callback_queued(event.outcome)
+        self.telemetry.logger.info(
             QUEUED_LOG_MESSAGE, extra={"videoId": event.video_id, "sqsMessageId": message_id}
         )
         return http_response(HTTPStatus.OK, {"status": QUEUED} | answer | {"messageId": message_id})
 
     def _queue(self, text: str, attributes: Mapping[str, str]) -> str:
-        if self._work_queue is None:
+        if self.work_queue is None:
             msg = "WORK_QUEUE_URL is not set"
             raise HandOffFailedError(msg)
-        return self._work_queue.hand_off(text, attributes)
+        return self.work_queue.hand_off(text, attributes)
 
     def _unauthorized(
         self, rejection: CallbackRejectedError, request: CallbackRequest
     ) -> dict[str, Any]:
-        self._metrics.count_callback_rejected(rejection.reason.value)
-        self._logger.warning(
+        self.telemetry.metrics.count_callback_rejected(rejection.reason.value)
+        self.telemetry.logger.warning(
             REJECTED_LOG_MESSAGE,
             extra={
                 "reason": rejection.reason.value,
@@ -228,7 +216,7 @@ class CallbackReceiver:
         )
 
     def _reject(self, error_code: str, detail: str) -> CleanupResult:
-        return reject_unreadable(error_code, detail, metrics=self._metrics, logger=self._logger)
+        return self.telemetry.reject_body(error_code, detail)
 
 
 def unchecked_answer(reason: RejectionReason, metrics: CleanupMetrics) -> dict[str, Any]:

@@ -9,7 +9,6 @@ in-progress item is deleted, so a retry or a redrive really runs again.
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -31,7 +30,7 @@ from vod_parts_cleanup.models import (
     ErrorKind,
     UploadEvent,
 )
-from vod_parts_cleanup.observability import CleanupMetrics
+from vod_parts_cleanup.observability import Telemetry
 
 # Stable, so moving or renaming code never orphans the stored records.
 IDEMPOTENCY_KEY_PREFIX = "vod-parts-cleanup#notification"
@@ -68,14 +67,12 @@ def persistence_layer(table_name: str, dynamodb_client: Any) -> DynamoDBPersiste
     )
 
 
-def idempotency_config(
-    *, ttl_seconds: int, metrics: CleanupMetrics, logger: Logger
-) -> IdempotencyConfig:
+def idempotency_config(*, ttl_seconds: int, telemetry: Telemetry) -> IdempotencyConfig:
     """The configuration; the handler registers each invocation's context on it."""
 
     def replayed(response: CleanupResult, record: DataRecord) -> CleanupResult:
-        metrics.count_replay(response.outcome)
-        logger.info(
+        telemetry.metrics.count_replay(response.outcome)
+        telemetry.logger.info(
             REPLAY_LOG_MESSAGE,
             extra={
                 "videoId": response.video_id,
@@ -102,15 +99,14 @@ class IdempotentCleanup:
         cleanup: CleanupService,
         persistence: DynamoDBPersistenceLayer,
         config: IdempotencyConfig,
-        *,
-        metrics: CleanupMetrics,
-        logger: Logger,
+        telemetry: Telemetry,
     ) -> None:
         self._cleanup = cleanup
-        self._metrics = metrics
-        self._logger = logger
-        self._clean_once = idempotent_function(
-            self._clean,
+        self._telemetry = telemetry
+        # Powertools runs ``_first_delivery`` for a notification it has no record of, and
+        # replays the stored result for every later delivery.
+        self._once = idempotent_function(
+            self._first_delivery,
             data_keyword_argument="event",
             persistence_store=persistence,
             config=config,
@@ -121,7 +117,7 @@ class IdempotentCleanup:
     def clean_up(self, event: UploadEvent, *, deadline: float | None) -> CleanupResult:
         """Clean up, or replay the stored result; raise CleanupFailedError to keep the event."""
         try:
-            result: CleanupResult = self._clean_once(event=event, deadline=deadline)
+            result: CleanupResult = self._once(event=event, deadline=deadline)
         except _NotFinalError as not_final:
             return not_final.result
         except IdempotencyAlreadyInProgressError:
@@ -130,7 +126,7 @@ class IdempotentCleanup:
             raise self._kept(event, STORE_UNAVAILABLE) from None
         return result
 
-    def _clean(self, *, event: UploadEvent, deadline: float | None) -> CleanupResult:
+    def _first_delivery(self, *, event: UploadEvent, deadline: float | None) -> CleanupResult:
         result = self._cleanup.clean_up(event, deadline=deadline)
         if result.status in NOT_STORED:
             raise _NotFinalError(result)  # Powertools deletes the record of what raised
@@ -138,8 +134,8 @@ class IdempotentCleanup:
 
     def _kept(self, event: UploadEvent, error_code: str) -> CleanupFailedError:
         """A duplicate still running elsewhere, or a store we cannot reach: retry later."""
-        self._metrics.count_failure(ErrorKind.TRANSIENT, event.outcome)
-        self._logger.warning(
+        self._telemetry.metrics.count_failure(ErrorKind.TRANSIENT, event.outcome)
+        self._telemetry.logger.warning(
             "notification not handled now; the event is kept for retry",
             extra={"videoId": event.video_id, "outcome": event.outcome, "errorCode": error_code},
         )

@@ -1,11 +1,26 @@
 """The domain: what an upload event means to us and what cleaning up after it produced."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+
+# A video's status, as VOD reports it (GetVideoInfo, GetVideoList); a resumable upload that
+# stalls or fails stays Uploading.
+VIDEO_STATUSES = (
+    "Uploading",
+    "UploadFail",
+    "UploadSucc",
+    "Transcoding",
+    "TranscodeFail",
+    "Checking",
+    "Blocked",
+    "Normal",
+    "ProduceFail",
+)
 
 
 class Outcome(StrEnum):
@@ -98,6 +113,7 @@ class CleanupResult(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+@dataclass(kw_only=True, eq=False)  # an exception compares (and hashes) by identity
 class CleanupFailedError(Exception):
     """The cleanup could not finish now; raised so the trigger keeps the event for a retry.
 
@@ -105,21 +121,15 @@ class CleanupFailedError(Exception):
     The message names the video, the error code and VOD's RequestId: never a credential.
     """
 
-    def __init__(
-        self,
-        *,
-        kind: ErrorKind,
-        error_code: str,
-        video_id: str | None,
-        vod_request_id: str | None = None,
-        attempts: int = 0,
-    ) -> None:
-        self.kind = kind
-        self.video_id = video_id
-        self.error_code = error_code
-        self.vod_request_id = vod_request_id
-        self.attempts = attempts
+    kind: ErrorKind
+    error_code: str
+    video_id: str | None
+    vod_request_id: str | None = None
+    attempts: int = 0
+
+    def __post_init__(self) -> None:
         super().__init__(
-            f"cleanup of video {video_id or '-'} not done ({kind}: {error_code}, "
-            f"VOD RequestId {vod_request_id or '-'}, {attempts} VOD call(s)); event kept for retry"
+            f"cleanup of video {self.video_id or '-'} not done ({self.kind}: {self.error_code}, "
+            f"VOD RequestId {self.vod_request_id or '-'}, {self.attempts} VOD call(s)); "
+            "event kept for retry"
         )

@@ -8,8 +8,10 @@ Operation) has a second set, ``service`` with those details, for dashboards.
 """
 
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
     AmazonCloudWatchEMFProvider,
@@ -153,3 +155,39 @@ class CleanupMetrics:
         if present:
             record.add_dimensions(**{Dimension.SERVICE.value: self._service}, **present)
         record.flush_metrics()
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """The function's metrics and structured logs, handed around as one: every part that
+    reports what happened takes this, and results are accounted for in one place."""
+
+    metrics: CleanupMetrics
+    logger: Logger
+
+    def account_for(self, result: CleanupResult) -> None:
+        """Count and log a finished result, including events that never needed VOD."""
+        self.metrics.count_result(result)
+        shown = {"result": result.to_json_dict()}
+        if result.status is CleanupStatus.REJECTED:
+            self.logger.warning("event rejected, VOD not called", extra=shown)
+        elif result.status is CleanupStatus.SKIPPED:
+            self.logger.warning(
+                "upload left alone: VOD says it is still in progress, so the notification's "
+                "claim that it ended is not true (yet)",
+                extra=shown,
+            )
+        else:
+            self.logger.info("event handled", extra=shown)
+
+    def reject_body(self, error_code: str, detail: str) -> CleanupResult:
+        """A body that cannot be used (unreadable, too large): rejected, counted, logged."""
+        result = CleanupResult(
+            video_id=None,
+            outcome=None,
+            status=CleanupStatus.REJECTED,
+            error_code=error_code,
+            detail=detail,
+        )
+        self.account_for(result)
+        return result

@@ -5,52 +5,43 @@ hand a body here; they differ only in how they keep what cannot be finished now.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from aws_lambda_powertools import Logger
-
-from vod_parts_cleanup.cleanup import Cleaner, account_for
+from vod_parts_cleanup.cleanup import Cleaner
 from vod_parts_cleanup.intake import notification_body, read_notification
 from vod_parts_cleanup.models import CleanupFailedError, CleanupResult, ErrorKind
-from vod_parts_cleanup.observability import CleanupMetrics
+from vod_parts_cleanup.observability import Telemetry
 from vod_parts_cleanup.settings import SettingsError
 from vod_parts_cleanup.work_queue import Delivery
 
 NOT_CONFIGURED = "NotConfigured"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Pipeline:
-    """Read -> account for -> clean once -> result; raises CleanupFailedError to keep it."""
+    """Read -> account for -> clean once -> result; raises CleanupFailedError to keep it.
 
-    def __init__(
-        self,
-        *,
-        cleaner: Callable[[], Cleaner],
-        confirm_unverified_claims: bool,
-        metrics: CleanupMetrics,
-        logger: Logger,
-    ) -> None:
-        self._cleaner = cleaner
-        self._confirm_unverified_claims = confirm_unverified_claims
-        self._metrics = metrics
-        self._logger = logger
+    ``cleaner`` builds the use case on first need, so a batch of ignored events never pays
+    for importing the VOD client."""
+
+    cleaner: Callable[[], Cleaner]
+    confirm_unverified_claims: bool
+    telemetry: Telemetry
 
     def process(self, body: object, delivery: Delivery, *, deadline: float) -> CleanupResult:
-        """The result for one notification; ``deadline`` is on the application's clock.
-
-        The VOD client is built only when an upload needs cleaning, so a batch of ignored
-        events never pays for importing it."""
+        """The result for one notification; ``deadline`` is on the application's clock."""
         intake = read_notification(notification_body(body))
         if isinstance(intake, CleanupResult):
-            account_for(intake, metrics=self._metrics, logger=self._logger)
+            self.telemetry.account_for(intake)
             return intake
         event = intake
-        if delivery.claim_is_unverified and self._confirm_unverified_claims:
+        if delivery.claim_is_unverified and self.confirm_unverified_claims:
             event = event.model_copy(update={"needs_confirmation": True})
         try:
-            cleaner = self._cleaner()
+            cleaner = self.cleaner()
         except SettingsError as error:
-            self._metrics.count_failure(ErrorKind.CONFIGURATION, event.outcome)
-            self._logger.exception(
+            self.telemetry.metrics.count_failure(ErrorKind.CONFIGURATION, event.outcome)
+            self.telemetry.logger.exception(
                 "the function is not configured to reach VOD; the event is kept",
                 extra={"videoId": event.video_id, "detail": str(error)},
             )

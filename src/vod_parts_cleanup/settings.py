@@ -21,20 +21,10 @@ from pydantic import (
     model_validator,
 )
 
+from vod_parts_cleanup.models import VIDEO_STATUSES
+
 # VOD purges leftover parts after 7 days, so remembering a notification longer is useless.
 SEVEN_DAYS_SECONDS = 7 * 24 * 60 * 60
-# A video's status, as VOD reports it (GetVideoInfo, GetVideoList).
-VIDEO_STATUSES = (
-    "Uploading",
-    "UploadFail",
-    "UploadSucc",
-    "Transcoding",
-    "TranscodeFail",
-    "Checking",
-    "Blocked",
-    "Normal",
-    "ProduceFail",
-)
 
 
 def _variable(name: str, default: Any = None, **constraints: Any) -> Any:
@@ -125,19 +115,13 @@ class Settings(BaseModel):
     def _protocol_in_any_case(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("callback_urls", mode="before")
+    @field_validator("callback_urls", "sweep_statuses", mode="before")
     @classmethod
-    def _split_callback_urls(cls, value: Any) -> Any:
-        """One variable may list several URLs, since each upload can carry its own."""
+    def _comma_separated(cls, value: Any) -> Any:
+        """A list in one variable (several callback URLs, since each upload can carry its
+        own; several statuses)."""
         if isinstance(value, str):
-            return tuple(url.strip() for url in value.split(",") if url.strip())
-        return value
-
-    @field_validator("sweep_statuses", mode="before")
-    @classmethod
-    def _split_statuses(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(status.strip() for status in value.split(",") if status.strip())
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("sweep_statuses")

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vod_parts_cleanup.clock import Clock
 from vod_parts_cleanup.intake import SWEEP_FOUND_EVENT_TYPE, SWEEP_REQUEST_KEY
-from vod_parts_cleanup.models import Trigger
-from vod_parts_cleanup.observability import CleanupMetrics
-from vod_parts_cleanup.settings import VIDEO_STATUSES, Settings
+from vod_parts_cleanup.models import VIDEO_STATUSES, Trigger
+from vod_parts_cleanup.observability import Telemetry
+from vod_parts_cleanup.settings import Settings
 from vod_parts_cleanup.vod_client import (
     LIST_PAGE_SIZE,
     LIST_REACH,
@@ -119,28 +118,19 @@ def _no_progress(stage: str, count: int) -> None:
     """Nobody watches."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class Sweeper:
     """Finds the uploads to clean and queues them; it deletes nothing itself."""
 
-    def __init__(
-        self,
-        vod: VodClient,
-        work_queue: WorkQueue | None,
-        *,
-        clock: Clock,
-        metrics: CleanupMetrics,
-        logger: Logger,
-    ) -> None:
-        self._vod = vod
-        self._work_queue = work_queue
-        self._clock = clock
-        self._metrics = metrics
-        self._logger = logger
+    vod: VodClient
+    work_queue: WorkQueue | None
+    clock: Clock
+    telemetry: Telemetry
 
     def sweep(
         self, request: SweepRequest, *, deadline: float, progress: Progress = _no_progress
     ) -> SweepSummary:
-        now = datetime.fromtimestamp(int(self._clock.time()), UTC)
+        now = datetime.fromtimestamp(int(self.clock.time()), UTC)
         summary = SweepSummary(
             dry_run=request.dry_run,
             window_start=now - PURGE_HORIZON,
@@ -174,7 +164,7 @@ class Sweeper:
 
         def page(start: datetime, end: datetime, number: int) -> VideoPage:
             summary.pages += 1
-            return self._vod.list_videos(
+            return self.vod.list_videos(
                 statuses=request.statuses,
                 created_from=start,
                 created_to=end,
@@ -216,7 +206,7 @@ class Sweeper:
             if self._out_of_time(deadline, summary):
                 break  # the rest is not checked in time: the next sweep decides
             batch = uploading[start : start + UPLOAD_DETAILS_BATCH]
-            touched |= self._vod.last_upload_activity(batch, deadline=deadline)
+            touched |= self.vod.last_upload_activity(batch, deadline=deadline)
             checked.update(batch)
         eligible = []
         for video in videos.values():
@@ -233,10 +223,12 @@ class Sweeper:
         return eligible
 
     def _queue(self, videos: list[ListedVideo], progress: Progress) -> int:
-        if self._work_queue is None:
-            self._logger.error("WORK_QUEUE_URL is not set: the sweep cannot queue anything")
+        if self.work_queue is None:
+            self.telemetry.logger.error(
+                "WORK_QUEUE_URL is not set: the sweep cannot queue anything"
+            )
             return 0
-        attributes = delivery_attributes(Trigger.SWEEP, received_at=self._clock.time())
+        attributes = delivery_attributes(Trigger.SWEEP, received_at=self.clock.time())
         bodies = [
             json.dumps(
                 {
@@ -249,24 +241,24 @@ class Sweeper:
         ]
         queued = 0
         for start in range(0, len(bodies), 100):
-            queued += self._work_queue.hand_off_many(bodies[start : start + 100], attributes)
+            queued += self.work_queue.hand_off_many(bodies[start : start + 100], attributes)
             progress("queued", queued)
         return queued
 
     def _out_of_time(self, deadline: float, summary: SweepSummary) -> bool:
-        if deadline - self._clock.monotonic() >= SECONDS_TO_FINISH:
+        if deadline - self.clock.monotonic() >= SECONDS_TO_FINISH:
             return False
         summary.complete = False
         return True
 
     def _account_for(self, summary: SweepSummary) -> None:
-        self._metrics.count_sweep(
+        self.telemetry.metrics.count_sweep(
             candidates=summary.candidates,
             queued=summary.queued,
             too_young=summary.too_young,
             pages=summary.pages,
         )
-        level = self._logger.info if summary.complete else self._logger.warning
+        level = self.telemetry.logger.info if summary.complete else self.telemetry.logger.warning
         level(
             "sweep done" if summary.complete else "sweep cut short by the time left",
             extra={"sweep": summary.to_json_dict()},

@@ -125,8 +125,9 @@ class _Reply:
 
 
 @dataclass(frozen=True)
-class _Failure:
-    """An exchange that failed, sorted by what may fix it."""
+class _FailedExchange:
+    """One HTTP exchange with VOD that failed, sorted by what may fix it (a value inside the
+    retry loop; what leaves the adapter is a CleanupFailedError)."""
 
     kind: ErrorKind
     error_code: str
@@ -272,14 +273,7 @@ class VodClient:
             "PageSize": str(LIST_PAGE_SIZE),
             "SortBy": "CreationTime:Asc",
         }
-        reply = self._call(
-            GET_VIDEO_LIST,
-            query,
-            video_id=None,
-            answer_codes=(),
-            deadline=deadline,
-            on_call=on_call,
-        )
+        reply = self._call(GET_VIDEO_LIST, query, deadline=deadline, on_call=on_call)
         listed = reply.body.get("VideoList")
         entries = listed.get("Video") if isinstance(listed, Mapping) else None
         videos = tuple(
@@ -300,14 +294,7 @@ class VodClient:
         """When each upload was last touched (GetUploadDetails' ModificationTime), for the
         videos VOD reports on; at most ``UPLOAD_DETAILS_BATCH`` ids."""
         query = {"MediaIds": ",".join(video_ids), "MediaType": MEDIA_TYPE_VIDEO}
-        reply = self._call(
-            GET_UPLOAD_DETAILS,
-            query,
-            video_id=None,
-            answer_codes=(),
-            deadline=deadline,
-            on_call=on_call,
-        )
+        reply = self._call(GET_UPLOAD_DETAILS, query, deadline=deadline, on_call=on_call)
         details = reply.body.get("UploadDetails")
         activity = {}
         for detail in details if isinstance(details, list) else []:
@@ -324,10 +311,10 @@ class VodClient:
         operation: Params,
         query: dict[str, str],
         *,
-        video_id: str | None,
-        answer_codes: Collection[str],
         deadline: float | None,
         on_call: OnCall,
+        video_id: str | None = None,
+        answer_codes: Collection[str] = (),
     ) -> _Reply:
         """Call until VOD answers (or answers with one of ``answer_codes``), within the deadline."""
         action = str(operation.action)
@@ -346,13 +333,13 @@ class VodClient:
                 )
             started = self._clock.monotonic()
             outcome = self._exchange(operation, query, read_timeout_ms)
-            failure = outcome if isinstance(outcome, _Failure) else None
+            failure = outcome if isinstance(outcome, _FailedExchange) else None
             throttled = failure is not None and failure.kind is ErrorKind.THROTTLED
             if pacer is not None and throttled:
                 pacer.throttled()
             elif pacer is not None:
                 pacer.answered()
-            body = _body_of(outcome) if not isinstance(outcome, _Failure) else {}
+            body = _body_of(outcome) if not isinstance(outcome, _FailedExchange) else {}
             request_id = failure.request_id if failure else _known(body.get("RequestId"))
             on_call(
                 VodCall(
@@ -392,7 +379,7 @@ class VodClient:
 
     def _exchange(
         self, operation: Params, query: dict[str, str], read_timeout_ms: int
-    ) -> dict[str, object] | _Failure:
+    ) -> dict[str, object] | _FailedExchange:
         runtime = RuntimeOptions(
             read_timeout=read_timeout_ms,
             connect_timeout=min(self._connect_timeout_ms, read_timeout_ms),
@@ -415,7 +402,7 @@ class VodClient:
         return min(self._read_timeout_ms, left_ms)
 
     def _pause_before_retry(
-        self, failure: _Failure, attempt: int, deadline: float | None
+        self, failure: _FailedExchange, attempt: int, deadline: float | None
     ) -> float | None:
         """Exponential backoff with full jitter; None when retrying is pointless or too late.
 
@@ -433,7 +420,7 @@ class VodClient:
         return pause
 
 
-def _classify_failure(error: Exception) -> _Failure:
+def _classify_failure(error: Exception) -> _FailedExchange:
     """Sort an exception from the OpenAPI core into transient or configuration trouble."""
     if isinstance(error, AlibabaCloudException):
         code = _known(error.code) or f"HTTP{error.status_code}"
@@ -449,15 +436,15 @@ def _classify_failure(error: Exception) -> _Failure:
             kind = ErrorKind.THROTTLED
         elif transient:
             kind = ErrorKind.TRANSIENT
-        return _Failure(kind, code, request_id, status, retry_after)
+        return _FailedExchange(kind, code, request_id, status, retry_after)
     inner = getattr(error, "inner_exception", None)
     if isinstance(error, CredentialsUnavailableError) or isinstance(
         inner, CredentialsUnavailableError
     ):
-        return _Failure(ErrorKind.CONFIGURATION, CREDENTIALS_ERROR_CODE, None, None)
+        return _FailedExchange(ErrorKind.CONFIGURATION, CREDENTIALS_ERROR_CODE, None, None)
     if isinstance(error, UnretryableException):
-        return _Failure(ErrorKind.TRANSIENT, NETWORK_ERROR_CODE, None, None)
-    return _Failure(ErrorKind.CONFIGURATION, type(error).__name__, None, None)
+        return _FailedExchange(ErrorKind.TRANSIENT, NETWORK_ERROR_CODE, None, None)
+    return _FailedExchange(ErrorKind.CONFIGURATION, type(error).__name__, None, None)
 
 
 def _known(value: object) -> str | None:

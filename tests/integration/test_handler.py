@@ -2,18 +2,15 @@
 what is kept for retry, metrics and logs."""
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.conftest import FunctionUnderTest, Output, configure, load_event
+from tests.conftest import FunctionUnderTest, ReadOutputFixture, configure, load_event
 from vod_parts_cleanup.cleanup import VOD_CALL_LOG_MESSAGE
 from vod_parts_cleanup.local import LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.models import CleanupFailedError, ErrorKind
-
-ReadOutput = Callable[[], Output]
 
 
 def video_id_of(body: dict[str, Any]) -> str:
@@ -48,7 +45,7 @@ def test_direct_and_eventbridge_events_delete_the_parts(
     handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     name: str,
     outcome: str,
 ) -> None:
@@ -97,7 +94,10 @@ def test_the_result_carries_the_event_time(
 
 
 def test_a_second_delivery_finds_the_upload_already_clean(
-    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutputFixture,
 ) -> None:
     event = load_event("direct-completed.json")
     stand_in.add_video(event["VideoId"])
@@ -109,7 +109,10 @@ def test_a_second_delivery_finds_the_upload_already_clean(
 
 
 def test_an_unknown_video_is_media_not_found(
-    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutputFixture,
 ) -> None:
     result = handler.lambda_handler({"VideoId": "00000000000000000000000000000000"}, context)
     assert result["status"] == "media_not_found"
@@ -129,7 +132,7 @@ def test_events_that_are_not_uploads_are_ignored_without_calling_vod(
     handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     name: str,
 ) -> None:
     result = handler.lambda_handler(load_event(name), context)
@@ -153,7 +156,7 @@ def test_bad_input_is_rejected_with_a_clear_error_and_never_reaches_vod(
     handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     event: object,
 ) -> None:
     result = handler.lambda_handler(event, context)
@@ -166,7 +169,10 @@ def test_bad_input_is_rejected_with_a_clear_error_and_never_reaches_vod(
 
 
 def test_invalid_parameter_from_vod_is_rejected(
-    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutputFixture,
 ) -> None:
     stand_in.fail_next("InvalidParameter")
     result = handler.lambda_handler({"VideoId": "abc123"}, context)
@@ -192,7 +198,7 @@ def test_direct_and_eventbridge_failures_raise_so_lambda_keeps_the_event(
     handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     monkeypatch: pytest.MonkeyPatch,
     name: str,
     code: str,
@@ -230,7 +236,10 @@ def test_direct_and_eventbridge_failures_raise_so_lambda_keeps_the_event(
 
 
 def test_sqs_records_are_cleaned_and_none_is_reported(
-    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutputFixture,
 ) -> None:
     for name in ["sqs-completed.json", "sqs-failed.json", "sqs-manual.json"]:
         event = load_event(name)
@@ -241,7 +250,10 @@ def test_sqs_records_are_cleaned_and_none_is_reported(
 
 
 def test_an_ignored_sqs_record_is_not_reported(
-    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutputFixture,
 ) -> None:
     assert handler.lambda_handler(load_event("sqs-ignored.json"), context) == {
         "batchItemFailures": []
@@ -251,7 +263,10 @@ def test_an_ignored_sqs_record_is_not_reported(
 
 
 def test_a_mixed_batch_reports_only_what_must_be_kept(
-    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutputFixture,
 ) -> None:
     event = load_event("sqs-mixed-batch.json")
     completed, failed, _ignored, not_json = event["Records"]
@@ -297,20 +312,30 @@ def test_a_batch_reports_the_records_vod_could_not_take(
 
 
 def test_a_batch_whose_every_record_fails_reports_them_all(
-    handler: FunctionUnderTest,
-    stand_in: LocalVod,
-    context: LocalLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
+    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext
 ) -> None:
-    event = load_event("sqs-completed.json")
-    stand_in.add_video(video_id_of(vod_body(event)))
-    stand_in.fail_next("AccessDenied")
-    response = handler.lambda_handler(event, context)
-    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    template = load_event("sqs-completed.json")["Records"][0]
+    records = []
+    for number in range(1, 5):
+        video_id = f"{number:032x}"
+        stand_in.add_video(video_id)
+        stand_in.fail_video(video_id, "AccessDenied")
+        body = json.dumps(
+            {"EventType": "FileUploadComplete", "VideoId": video_id, "Status": "fail"}
+        )
+        records.append(template | {"messageId": f"message-{number}", "body": body})
+    response = handler.lambda_handler({"Records": records}, context)
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in records]
+    }
+    assert stand_in.calls("DeleteMultipartUpload") == 4  # each record tried, none skipped
 
 
 def test_logs_are_structured_and_carry_the_event_keys(
-    handler: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, output: ReadOutput
+    handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    output: ReadOutputFixture,
 ) -> None:
     event = load_event("sqs-completed.json")
     video_id = video_id_of(vod_body(event))
@@ -331,7 +356,7 @@ def test_the_metrics_namespace_comes_from_the_settings(
     handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     configure(handler, metrics_namespace="Custom", service_name="svc")

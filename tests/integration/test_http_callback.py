@@ -15,7 +15,7 @@ from tests.conftest import (
     CALLBACK_URL,
     FunctionUnderTest,
     IdempotencyTable,
-    Output,
+    ReadOutputFixture,
     WorkQueue,
     configure,
     load_event,
@@ -24,8 +24,6 @@ from tests.conftest import (
 )
 from vod_parts_cleanup.local import LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-
-ReadOutput = Callable[[], Output]
 
 
 def body_of(event: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +58,7 @@ def test_signed_callbacks_are_queued_answered_200_and_cleaned_by_the_consumer(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     name: str,
     outcome: str,
 ) -> None:
@@ -231,7 +229,7 @@ def test_callbacks_that_do_not_authenticate_get_401_and_never_reach_vod(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     idempotency_table: IdempotencyTable,
     work_queue: WorkQueue,
     case: str,
@@ -291,7 +289,7 @@ def test_authentication_comes_before_the_body_is_read(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    output: ReadOutput,
+    output: ReadOutputFixture,
 ) -> None:
     for body in ("not json{", "x" * (64 * 1024 + 1)):
         event = callback(key="not-the-key", body=body)
@@ -387,7 +385,7 @@ def test_an_unreadable_key_secret_answers_503_so_vod_retries(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     aws: None,
 ) -> None:
     configure(
@@ -412,7 +410,7 @@ def test_without_authentication_configured_no_callback_is_accepted(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     changes: dict[str, Any],
 ) -> None:
     configure(deployed_handler, **changes)
@@ -435,7 +433,7 @@ def test_different_notifications_sharing_one_header_pair_are_all_accepted(
     context: LocalLambdaContext,
     idempotency_table: IdempotencyTable,
     work_queue: WorkQueue,
-    output: ReadOutput,
+    output: ReadOutputFixture,
 ) -> None:
     """VOD signs every callback of one second with the same pair: five uploads ending
     together arrive with identical headers and different bodies. Each is cleaned once, and
@@ -479,7 +477,7 @@ def test_a_callback_is_confirmed_with_vod_before_the_delete(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
-    output: ReadOutput,
+    output: ReadOutputFixture,
 ) -> None:
     event = callback()
     video_id = body_of(event)["VideoId"]
@@ -500,7 +498,7 @@ def test_a_callback_for_a_video_still_uploading_is_skipped_but_the_same_via_sqs_
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
-    output: ReadOutput,
+    output: ReadOutputFixture,
 ) -> None:
     """A forged (or premature) 'upload ended' for an upload in progress deletes nothing; an
     uploader reporting its own failed resumable upload through SQS (IAM) is believed."""
@@ -535,7 +533,7 @@ def test_a_callback_for_a_video_vod_does_not_know_deletes_nothing(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
-    output: ReadOutput,
+    output: ReadOutputFixture,
 ) -> None:
     deployed_handler.lambda_handler(callback(), context)
     assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
@@ -564,7 +562,7 @@ def test_a_status_check_vod_refuses_keeps_the_message(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
-    output: ReadOutput,
+    output: ReadOutputFixture,
 ) -> None:
     """E.g. a RAM policy without vod:GetVideoInfo: a configuration error, the event is kept."""
     event = callback()
@@ -587,7 +585,7 @@ def test_a_malformed_body_is_answered_400_after_authentication(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    output: ReadOutput,
+    output: ReadOutputFixture,
     body: str,
 ) -> None:
     status, answer = answer_of(deployed_handler.lambda_handler(callback(body=body), context))
@@ -600,7 +598,7 @@ def test_a_body_over_64_kib_is_answered_413_after_authentication(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    output: ReadOutput,
+    output: ReadOutputFixture,
 ) -> None:
     event = callback()
     padded = body_of(event) | {"Extend": "x" * (64 * 1024)}
@@ -629,7 +627,7 @@ def test_the_receiver_never_calls_vod_even_when_vod_fails(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
-    output: ReadOutput,
+    output: ReadOutputFixture,
 ) -> None:
     """VOD failing does not concern VOD's callback: it is answered 200 at once, and the
     failure meets the consumer, which keeps the message for a retry."""
@@ -657,7 +655,7 @@ def test_a_failed_hand_off_is_answered_503_so_vod_delivers_again(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     work_queue: WorkQueue,
-    output: ReadOutput,
+    output: ReadOutputFixture,
 ) -> None:
     good_queue = work_queue.url
     configure(deployed_handler, work_queue_url=good_queue.rsplit("/", 1)[0] + "/no-such-queue")

@@ -31,7 +31,7 @@ from vod_parts_cleanup.idempotency import (
 from vod_parts_cleanup.local import LocalVod
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.models import CleanupFailedError, ErrorKind, Outcome, UploadEvent
-from vod_parts_cleanup.observability import CleanupMetrics
+from vod_parts_cleanup.observability import CleanupMetrics, Telemetry
 from vod_parts_cleanup.settings import Settings
 
 VIDEO_ID = "4d5e6f708192a3b4c5d6e7f8091a2b3c"
@@ -366,16 +366,14 @@ def test_a_new_notification_costs_two_dynamodb_writes_and_a_replay_one_read(
     client.meta.events.register(
         "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
     )
-    metrics = CleanupMetrics(namespace="Test", service="test")
-    logger = Logger(service="test")
-    config = idempotency_config(ttl_seconds=3600, metrics=metrics, logger=logger)
+    telemetry = Telemetry(CleanupMetrics(namespace="Test", service="test"), Logger(service="test"))
+    config = idempotency_config(ttl_seconds=3600, telemetry=telemetry)
     config.register_lambda_context(LocalLambdaContext())
     cleanup = IdempotentCleanup(
-        CleanupService(vod_client_for(settings), metrics, logger),
+        CleanupService(vod_client_for(settings), telemetry),
         DynamoDBPersistenceLayer(table_name=idempotency_table.name, boto3_client=client),
         config,
-        metrics=metrics,
-        logger=logger,
+        telemetry,
     )
     stand_in.add_video(VIDEO_ID)
     event = UploadEvent(video_id=VIDEO_ID, outcome=Outcome.MANUAL)

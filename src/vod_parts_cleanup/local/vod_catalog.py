@@ -16,9 +16,10 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, TypedDict
 
 from vod_parts_cleanup.local.vod_errors import VodError, invalid_parameter, missing_parameter
+from vod_parts_cleanup.models import VIDEO_STATUSES as VOD_VIDEO_STATUSES
 
 __all__ = [
     "API_VERSION",
@@ -32,6 +33,7 @@ __all__ = [
     "VIDEO_STATUSES",
     "Reply",
     "Video",
+    "VideoOptions",
     "VodCatalog",
     "format_time",
     "ids_named",
@@ -42,20 +44,8 @@ DELETE_MULTIPART_UPLOAD: Final = "DeleteMultipartUpload"
 GET_VIDEO_INFO: Final = "GetVideoInfo"
 GET_VIDEO_LIST: Final = "GetVideoList"
 GET_UPLOAD_DETAILS: Final = "GetUploadDetails"
-VIDEO_STATUSES: Final = frozenset(
-    {
-        "Uploading",
-        "UploadFail",
-        "UploadSucc",
-        "Transcoding",
-        "TranscodeFail",
-        "Checking",
-        "Blocked",
-        "Normal",
-        "ProduceFail",
-    }
-)
-"""VOD's video statuses (GetVideoInfo ``Video.Status``)."""
+VIDEO_STATUSES: Final = frozenset(VOD_VIDEO_STATUSES)
+"""VOD's video statuses (GetVideoInfo ``Video.Status``), as the function knows them."""
 DEFAULT_STATUS: Final = "UploadSucc"
 MAX_LISTED: Final = 5_000
 """GetVideoList reaches only the first 5,000 matches of one filter."""
@@ -92,6 +82,16 @@ def _parse_time(value: str) -> datetime | None:
         return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+class VideoOptions(TypedDict, total=False):
+    """What ``Video.new`` may be told besides the id."""
+
+    has_parts: bool
+    status: str
+    creation_time: datetime | None
+    modification_time: datetime | None
+    title: str | None
 
 
 @dataclass(frozen=True, slots=True)

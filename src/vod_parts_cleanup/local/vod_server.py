@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Final, Self, cast
+from typing import Final, Self, Unpack, cast
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from vod_parts_cleanup.local.acs3 import (
@@ -38,10 +38,10 @@ from vod_parts_cleanup.local.acs3 import (
 )
 from vod_parts_cleanup.local.vod_catalog import (
     API_VERSION,
-    DEFAULT_STATUS,
     OPERATIONS,
     Reply,
     Video,
+    VideoOptions,
     VodCatalog,
     ids_named,
 )
@@ -341,29 +341,10 @@ class LocalVod:
 
     # -- state and scripting -----------------------------------------------------------
 
-    def add_video(
-        self,
-        video_id: str,
-        *,
-        has_parts: bool = True,
-        status: str = DEFAULT_STATUS,
-        creation_time: datetime | None = None,
-        modification_time: datetime | None = None,
-        title: str | None = None,
-    ) -> None:
-        """Make a video known (or replace it), by default uploaded now, with parts left."""
-        self.add_videos(
-            [
-                Video.new(
-                    video_id,
-                    has_parts=has_parts,
-                    status=status,
-                    creation_time=creation_time,
-                    modification_time=modification_time,
-                    title=title,
-                )
-            ]
-        )
+    def add_video(self, video_id: str, **video: Unpack[VideoOptions]) -> None:
+        """Make a video known (or replace it), by default uploaded now, with parts left
+        (the options are ``Video.new``'s)."""
+        self.add_videos([Video.new(video_id, **video)])
 
     def add_videos(self, videos: Iterable[Video]) -> None:
         """Seed many videos at once (build them with ``Video.new``); later ids replace."""
