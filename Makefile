@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 EVENT ?= events/direct-completed.json
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup invoke sweep test lint format check clean redrive build-CallbackFunction build-CleanupFunction package validate
+.PHONY: help setup invoke sweep smoke test lint format check clean redrive build-CallbackFunction build-CleanupFunction package validate
 
 help: ## list the targets
 	@grep -E '^[A-Za-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -30,6 +30,11 @@ setup: $(VENV)/.synced ## install the locked dependencies into .venv
 
 invoke: setup ## run the function on a sample event against the local VOD stand-in (EVENT=...)
 	$(VENV)/bin/vod-parts-cleanup invoke $(EVENT)
+
+smoke: setup ## smoke test a deployed stack (STACK=name [REGION=...]), or LOCAL=1 the stand-ins
+	@if [ -z "$(STACK)" ] && [ -z "$(LOCAL)" ]; then \
+		echo "usage: make smoke STACK=<stack name> [REGION=<region>]   (or make smoke LOCAL=1)" >&2; exit 2; fi
+	$(PY) -m scripts.smoke $(if $(LOCAL),--local,--stack "$(STACK)" $(if $(REGION),--region "$(REGION)"))
 
 sweep: setup ## the sweep on a seeded mix of uploads in the local stand-in, with its summary
 	$(VENV)/bin/vod-parts-cleanup sweep --older-than 24h --seed-demo

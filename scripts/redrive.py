@@ -6,11 +6,10 @@ A source message is deleted only once the work queue has taken its payload; a me
 send or delete fails stays in the source queue and is visible again a minute later. A body
 that cannot be read is left where it is, for a person.
 
-The work queue gets what the function's SQS trigger reads: a VOD notification. So a Lambda
-on-failure record gives its ``requestPayload``, and an EventBridge event (one EventBridge
-could not deliver, or one inside such a record) gives its ``detail``. Sent as it is, an
-EventBridge event would be rejected by the SQS path as ``MissingVideoId`` and end in the
-dead-letter queue.
+The work queue gets a VOD notification, as an uploader would send it. So a Lambda on-failure
+record gives its ``requestPayload``, and an EventBridge event (one EventBridge could not
+deliver, or one inside such a record) gives its ``detail``: the consumer would read the whole
+event too, but a plain body reads the same in the queue, the dead-letter queue and a log.
 """
 
 import argparse

@@ -1,0 +1,304 @@
+"""Smoke test of a deployed stack, before VOD is pointed at it: four requests, a line each.
+
+    python -m scripts.smoke --stack vod-parts-cleanup [--region eu-central-1]
+
+1. an unsigned POST to the callback URL is refused (401): the receiver is up and checks;
+2. a transcode notice signed with the callback key is answered 200 ``ignored``: the key
+   secret, the URL VOD signs and the receiver agree;
+3. a direct invocation for a made-up VideoId comes back ``media_not_found``: the consumer
+   reads the VOD access key from its secret, the RAM policy allows DeleteMultipartUpload,
+   and the VOD endpoint answers;
+4. a dry-run sweep answers with its summary: the listing calls are allowed too.
+
+It needs the AWS CLI's usual credentials with cloudformation:DescribeStacks on the stack,
+secretsmanager:GetSecretValue on the callback key secret, and lambda:InvokeFunction on the
+cleanup function. Nothing it sends deletes anything.
+
+    python -m scripts.smoke --local
+
+runs the same steps against the local stand-ins of ``make invoke`` (``LocalTarget``), as the
+tests do, so what they send and how they judge the answers is checked without an account.
+"""
+
+import argparse
+import json
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+from urllib.parse import urlsplit
+
+from vod_parts_cleanup.callback_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_signature
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_ARGUMENTS = 2
+HTTP_TIMEOUT_SECONDS = 10
+TRANSCODE_NOTICE = {
+    "EventType": "StreamTranscodeComplete",
+    "VideoId": "0000000000000000000000000000smok",
+    "Status": "success",
+    "Definition": "FD",
+}
+
+
+class Target(Protocol):
+    """What the smoke test talks to: a deployed stack, or the local stand-ins."""
+
+    @property
+    def callback_url(self) -> str: ...
+
+    @property
+    def callback_key(self) -> str: ...
+
+    def post_callback(self, headers: Mapping[str, str], body: str) -> tuple[int, Any]:
+        """POST to the callback URL: the status and the JSON body (or its text)."""
+        ...
+
+    def invoke(self, payload: Mapping[str, Any]) -> Any:
+        """Invoke the cleanup function and wait for its answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class StepResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+def signed_headers(url: str, key: str, now: float) -> dict[str, str]:
+    """The two headers VOD sends: MD5 of ``<URL>|<timestamp>|<key>``."""
+    timestamp = int(now)
+    return {
+        "content-type": "application/json",
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: callback_signature(url, timestamp, key),
+    }
+
+
+def made_up_video_id() -> str:
+    """A VideoId no account has: 32 hex characters, starting with zeros to be recognisable."""
+    return "0000" + secrets.token_hex(14)
+
+
+def _check(name: str, passed: bool, detail: str) -> StepResult:
+    return StepResult(name, passed, detail)
+
+
+def unsigned_callback_is_refused(target: Target) -> StepResult:
+    status, answer = target.post_callback({"content-type": "application/json"}, "{}")
+    reason = answer.get("reason") if isinstance(answer, dict) else None
+    return _check(
+        "an unsigned callback is refused", (status, reason) == (401, "missing_header"),
+        f"HTTP {status} {reason or answer!r}",
+    )  # fmt: skip
+
+
+def signed_transcode_notice_is_ignored(target: Target) -> StepResult:
+    headers = signed_headers(target.callback_url, target.callback_key, time.time())
+    status, answer = target.post_callback(headers, json.dumps(TRANSCODE_NOTICE))
+    result = answer.get("status") if isinstance(answer, dict) else None
+    return _check(
+        "a signed transcode notice is answered 200 ignored",
+        (status, result) == (200, "ignored"),
+        f"HTTP {status} {result or answer!r}",
+    )
+
+
+def made_up_video_is_media_not_found(target: Target) -> StepResult:
+    video_id = made_up_video_id()
+    answer = target.invoke({"VideoId": video_id})
+    result = answer.get("status") if isinstance(answer, dict) else None
+    return _check(
+        "a made-up video is media_not_found (VOD key, RAM policy, endpoint)",
+        result == "media_not_found",
+        f"{video_id}: {result or answer!r}",
+    )
+
+
+def dry_run_sweep_answers(target: Target) -> StepResult:
+    answer = target.invoke({"Sweep": {"DryRun": True}})
+    passed = isinstance(answer, dict) and answer.get("dryRun") is True and "candidates" in answer
+    detail = (
+        f"{answer['candidates']} candidates, {answer['pages']} listing calls"
+        if passed
+        else repr(answer)
+    )
+    return _check("a dry-run sweep answers its summary", passed, detail)
+
+
+STEPS: Sequence[Callable[[Target], StepResult]] = (
+    unsigned_callback_is_refused,
+    signed_transcode_notice_is_ignored,
+    made_up_video_is_media_not_found,
+    dry_run_sweep_answers,
+)
+
+
+def run_steps(target: Target, out: TextIO) -> int:
+    """Every step, a PASS or FAIL line each, even after a failure; the exit status."""
+    failed = 0
+    for step in STEPS:
+        try:
+            result = step(target)
+        except Exception as error:  # a step that cannot even ask is a failed step
+            result = StepResult(step.__name__.replace("_", " "), False, f"{type(error).__name__}")
+        failed += not result.passed
+        print(f"{'PASS' if result.passed else 'FAIL'}  {result.name}: {result.detail}", file=out)
+    print(f"{len(STEPS) - failed} of {len(STEPS)} passed", file=out)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+class DeployedTarget:
+    """A stack deployed from template.yaml, found by its outputs and parameters."""
+
+    def __init__(self, stack: str, region: str | None) -> None:
+        import boto3  # noqa: PLC0415 - a development dependency, only for this command
+
+        session = boto3.session.Session(region_name=region)
+        described = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+        outputs = {item["OutputKey"]: item["OutputValue"] for item in described["Outputs"]}
+        parameters = {
+            item["ParameterKey"]: item.get("ParameterValue", "")
+            for item in described.get("Parameters", [])
+        }
+        self._callback_url = str(outputs["CallbackUrl"])
+        self._function_name = str(outputs["FunctionName"])
+        self._lambda = session.client("lambda")
+        secret = session.client("secretsmanager").get_secret_value(
+            SecretId=parameters["CallbackAuthKeySecretArn"]
+        )["SecretString"]
+        self._callback_key = _current_key(secret)
+
+    @property
+    def callback_url(self) -> str:
+        return self._callback_url
+
+    @property
+    def callback_key(self) -> str:
+        return self._callback_key
+
+    def post_callback(self, headers: Mapping[str, str], body: str) -> tuple[int, Any]:
+        request = urllib.request.Request(  # noqa: S310 - the stack's own https URL
+            self._callback_url, data=body.encode(), headers=dict(headers), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
+                return response.status, _json_or_text(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, _json_or_text(error.read())
+
+    def invoke(self, payload: Mapping[str, Any]) -> Any:
+        answer = self._lambda.invoke(
+            FunctionName=self._function_name,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(payload).encode(),
+        )
+        return _json_or_text(answer["Payload"].read())
+
+
+def _current_key(secret: str) -> str:
+    """The callback secret holds the key itself or {"AuthKey": ..., "NextAuthKey": ...}."""
+    try:
+        document = json.loads(secret)
+    except ValueError:
+        return secret.strip()
+    return str(document["AuthKey"]) if isinstance(document, dict) else secret.strip()
+
+
+def _json_or_text(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def api_gateway_event(url: str, headers: Mapping[str, str], body: str) -> dict[str, Any]:
+    """The HTTP API (payload 2.0) event API Gateway makes of a POST to ``url``."""
+    parts = urlsplit(url)
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": "POST /vod/callback",
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "headers": dict(headers),
+        "requestContext": {
+            "domainName": parts.netloc,
+            "http": {"method": "POST", "path": parts.path, "sourceIp": "127.0.0.1"},
+            "timeEpoch": int(now * 1000),
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+class LocalTarget:
+    """The function in this process among the local stand-ins (``make invoke``'s world): the
+    callback goes through the real handler as API Gateway would hand it over."""
+
+    CALLBACK_URL = "https://smoke.execute-api.local/vod/callback"
+
+    def __init__(self, run: Any, callback_key: str) -> None:
+        self._run = run
+        self._callback_key = callback_key
+
+    @property
+    def callback_url(self) -> str:
+        return self.CALLBACK_URL
+
+    @property
+    def callback_key(self) -> str:
+        return self._callback_key
+
+    def post_callback(self, headers: Mapping[str, str], body: str) -> tuple[int, Any]:
+        invocation = self._run.invoke_once(api_gateway_event(self.CALLBACK_URL, headers, body))
+        response = invocation.response
+        return int(response["statusCode"]), _json_or_text(response["body"].encode())
+
+    def invoke(self, payload: Mapping[str, Any]) -> Any:
+        invocation = self._run.invoke_once(dict(payload))
+        if invocation.error is not None:
+            return {"errorType": type(invocation.error).__name__}
+        return invocation.response
+
+
+def run_locally(out: TextIO) -> int:
+    """The steps against the embedded world: the VOD stand-in, moto, the local callback key."""
+    from vod_parts_cleanup.local.callbacks import LOCAL_CALLBACK_AUTH_KEY  # noqa: PLC0415
+    from vod_parts_cleanup.local.runner import LocalRun, local_world  # noqa: PLC0415
+    from vod_parts_cleanup.settings import Settings  # noqa: PLC0415
+
+    settings = Settings.from_environment().with_changes(
+        callback_urls=(LocalTarget.CALLBACK_URL,), callback_auth_key=LOCAL_CALLBACK_AUTH_KEY
+    )
+    with local_world(settings) as world:
+        print("smoke test of the local stand-ins", file=out)
+        return run_steps(LocalTarget(LocalRun(world), LOCAL_CALLBACK_AUTH_KEY), out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.smoke", description=__doc__)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="the CloudFormation stack's name")
+    where.add_argument("--local", action="store_true", help="the local stand-ins instead")
+    parser.add_argument("--region", help="the stack's region (default: the AWS CLI's)")
+    arguments = parser.parse_args(argv)
+    if arguments.local:
+        return run_locally(sys.stdout)
+    try:
+        target = DeployedTarget(arguments.stack, arguments.region)
+    except Exception as error:  # no stack, no rights, no region: say which, plainly
+        print(f"error: cannot read stack {arguments.stack!r}: {error}", file=sys.stderr)
+        return EXIT_BAD_ARGUMENTS
+    print(f"smoke test of {arguments.stack}: {target.callback_url}")
+    return run_steps(target, sys.stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
