@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 EVENT ?= events/direct-completed.json
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup invoke sweep smoke test lint format check clean redrive build-CallbackFunction build-CleanupFunction package validate
+.PHONY: help setup invoke sweep smoke test lint format check clean redrive bench build-CallbackFunction build-CleanupFunction package validate
 
 help: ## list the targets
 	@grep -E '^[A-Za-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -62,6 +62,12 @@ redrive: setup ## move failed events to the work queue (FROM=url TO=url [DRY_RUN
 		echo "usage: make redrive FROM=<failed-events queue URL> TO=<work queue URL> [DRY_RUN=1]" >&2; exit 2; fi
 	$(PY) -m scripts.redrive --from "$(FROM)" --to "$(TO)" $(if $(filter 1 yes true,$(DRY_RUN)),--dry-run) \
 		$(if $(MAX_MESSAGES),--max-messages "$(MAX_MESSAGES)") $(if $(REGION),--region "$(REGION)")
+
+# The benchmark (a few minutes; not part of `make test`): the function against a naive
+# handler on the VOD stand-in, then cold starts of the Lambda packages. AWS is a moto server
+# on loopback (moto[server], a development dependency).
+bench: setup ## measure drain, burst and cold start against a naive handler (a few minutes)
+	$(PY) -m vod_parts_cleanup.local.bench $(BENCH_ARGS)
 
 clean: ## remove the environments and the build outputs
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .aws-sam dist

@@ -6,13 +6,16 @@ hand a body here; they differ only in how they keep what cannot be finished now.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from vod_parts_cleanup.cleanup import Cleaner
 from vod_parts_cleanup.intake import notification_body, read_notification
 from vod_parts_cleanup.models import CleanupFailedError, CleanupResult, ErrorKind
 from vod_parts_cleanup.observability import Telemetry
 from vod_parts_cleanup.settings import SettingsError
 from vod_parts_cleanup.work_queue import Delivery
+
+if TYPE_CHECKING:  # the VOD SDK is imported only when an upload needs cleaning
+    from vod_parts_cleanup.cleanup import Cleaner
 
 NOT_CONFIGURED = "NotConfigured"
 
@@ -24,7 +27,7 @@ class Pipeline:
     ``cleaner`` builds the use case on first need, so a batch of ignored events never pays
     for importing the VOD client."""
 
-    cleaner: Callable[[], Cleaner]
+    cleaner: Callable[[], "Cleaner"]
     confirm_unverified_claims: bool
     telemetry: Telemetry
 

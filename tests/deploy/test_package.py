@@ -6,12 +6,9 @@ handler in a Python 3.13 that sees nothing but the package, the standard library
 boto3/botocore that the Lambda runtime provides.
 """
 
-import importlib.util
 import json
 import os
-import platform
 import re
-import shutil
 import subprocess
 import tomllib
 import zipfile
@@ -19,13 +16,19 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from vod_parts_cleanup.local.package import (
+    BARE_LAMBDA_CONTEXT,
+    LAMBDA_ARM64,
+    ROOT,
+    PackageError,
+    build_package,
+    host_platform,
+    lambda_python,
+    runtime_provided,
+)
+
 PACKAGE = "vod_parts_cleanup"
-LAMBDA_ARM64 = "aarch64-manylinux_2_34"
-HOST_PLATFORMS = {"x86_64": "x86_64-manylinux_2_34", "aarch64": LAMBDA_ARM64}
 ELF_MACHINE_AARCH64 = 183
-# What the python3.13 runtime ships beside the function: boto3 and what it needs.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 # Lambda's limits for a function's code: 250 MB unzipped; 50 MB for a direct zip upload.
 UNZIPPED_LIMIT = 250 * 1024 * 1024
 ZIPPED_LIMIT = 50 * 1024 * 1024
@@ -35,37 +38,10 @@ DEV_ONLY = ("cli.py", "local")
 
 def build(destination: Path, platform_tag: str) -> Path:
     """Run the build target as `sam build` does: ARTIFACTS_DIR set to an empty directory."""
-    make = shutil.which("make")
-    if make is None:
-        pytest.fail("GNU make is needed to build the Lambda package (sam build runs it too)")
-    destination.mkdir(parents=True)
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV"}
-    }
-    completed = subprocess.run(
-        [
-            make,
-            "--no-print-directory",
-            "build-CleanupFunction",
-            f"ARTIFACTS_DIR={destination}",
-            f"LAMBDA_PLATFORM={platform_tag}",
-        ],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    if completed.returncode != 0:
-        pytest.fail(
-            f"make build-CleanupFunction LAMBDA_PLATFORM={platform_tag} failed "
-            f"(exit {completed.returncode}); it needs uv (make bootstraps it) and the wheels "
-            f"in uv's cache or from PyPI:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
-        )
-    return destination
+    try:
+        return build_package(destination, platform_tag)
+    except PackageError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +51,13 @@ def arm64_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def host_package(tmp_path_factory: pytest.TempPathFactory, arm64_package: Path) -> Path:
-    machine = platform.machine()
-    if machine not in HOST_PLATFORMS:
-        pytest.fail(f"no Lambda-like platform to build for on a {machine} machine")
-    if HOST_PLATFORMS[machine] == LAMBDA_ARM64:
+    try:
+        platform_tag = host_platform()
+    except PackageError as error:
+        pytest.fail(str(error))
+    if platform_tag == LAMBDA_ARM64:
         return arm64_package
-    return build(tmp_path_factory.mktemp("host") / "CleanupFunction", HOST_PLATFORMS[machine])
+    return build(tmp_path_factory.mktemp("host") / "CleanupFunction", platform_tag)
 
 
 def distributions(package: Path) -> dict[str, str]:
@@ -177,21 +154,12 @@ def test_the_package_fits_lambdas_size_limits(arm64_package: Path, tmp_path: Pat
     assert archive.stat().st_size < ZIPPED_LIMIT
 
 
-RUN_THE_HANDLER = """
+RUN_THE_HANDLER = (
+    BARE_LAMBDA_CONTEXT
+    + """
 import json, sys
 package, runtime, event_file = sys.argv[1:4]
 sys.path[:0] = [package, runtime]
-
-class Context:
-    function_name = "vod-parts-cleanup"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:vod-parts-cleanup"
-    aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
-    log_group_name = "/aws/lambda/vod-parts-cleanup"
-    log_stream_name = "2026/11/20/[$LATEST]0123456789abcdef"
-    def get_remaining_time_in_millis(self):
-        return 60_000
 
 from vod_parts_cleanup.handler import lambda_handler
 with open(event_file, encoding="utf-8") as event:
@@ -211,33 +179,15 @@ print("RESULT " + json.dumps({
     "botocore": loaded_from.get("botocore"),
 }))
 """
-
-
-def runtime_provided(directory: Path) -> Path:
-    """boto3 and its dependencies, as the Lambda runtime has them beside the function."""
-    directory.mkdir()
-    for name in RUNTIME_PROVIDED:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None, f"{name} (a dev dependency) is needed to play the runtime"
-        if spec.submodule_search_locations:
-            (directory / name).symlink_to(Path(next(iter(spec.submodule_search_locations))))
-        else:
-            assert spec.origin is not None
-            (directory / f"{name}.py").symlink_to(Path(spec.origin))
-    return directory
-
-
-def lambda_python() -> str:
-    found = subprocess.run(
-        [str(ROOT / "scripts" / "find-python")], capture_output=True, text=True, check=False
-    )
-    if found.returncode != 0:
-        pytest.fail(f"no Python 3.13, the runtime's version, to run the package: {found.stderr}")
-    return found.stdout.strip()
+)
 
 
 def test_the_handler_runs_from_the_package_alone(host_package: Path, tmp_path: Path) -> None:
-    runtime = runtime_provided(tmp_path / "runtime")
+    try:
+        runtime = runtime_provided(tmp_path / "runtime")
+        python = lambda_python()
+    except PackageError as error:
+        pytest.fail(str(error))
     environment = {
         "PATH": os.defpath,
         "LANG": "C.UTF-8",
@@ -251,7 +201,7 @@ def test_the_handler_runs_from_the_package_alone(host_package: Path, tmp_path: P
     # -I: no environment or user site; -S: not even the interpreter's own site-packages.
     completed = subprocess.run(
         [
-            lambda_python(),
+            python,
             "-I",
             "-S",
             "-B",
