@@ -170,7 +170,7 @@ class Application:
         )
 
         settings = self.settings
-        service = CleanupService(self.vod, self.telemetry)
+        service = CleanupService(self.vod, self.telemetry, clock=self.clock)
         if settings.idempotency_table_name is None:
             self.telemetry.logger.warning(
                 "IDEMPOTENCY_TABLE_NAME is not set: duplicates will call VOD"

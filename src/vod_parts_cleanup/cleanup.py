@@ -3,8 +3,10 @@
 It sees only ``UploadEvent``s and finished results, never an AWS envelope.
 """
 
+from collections.abc import Sequence
 from typing import Protocol
 
+from vod_parts_cleanup.clock import SYSTEM_CLOCK, Clock
 from vod_parts_cleanup.models import (
     CleanupFailedError,
     CleanupResult,
@@ -14,12 +16,22 @@ from vod_parts_cleanup.models import (
     UploadEvent,
 )
 from vod_parts_cleanup.observability import Telemetry
-from vod_parts_cleanup.vod_client import VideoStatusAnswer, VodAnswer, VodCall, VodClient
+from vod_parts_cleanup.vod_client import (
+    VIDEO_INFOS_BATCH,
+    VideoStatusAnswer,
+    VodAnswer,
+    VodCall,
+    VodClient,
+)
 
 # Log messages other tools look for (the local runner lists VOD calls from them).
 VOD_CALL_LOG_MESSAGE = "VOD answered"
 # VOD's status of a video whose upload has not ended (a stalled resumable upload stays in it).
 VIDEO_STATUS_UPLOADING = "Uploading"
+# A status read ahead for a batch stands in for a per-record check for this long: a batch
+# is cleaned within the consumer's timeout, and the statuses that matter (unknown, still
+# uploading, finished) do not turn back.
+CONFIRMATION_FRESH_SECONDS = 60.0
 
 
 def _result_without_delete(
@@ -61,14 +73,54 @@ class Cleaner(Protocol):
 
     def clean_up(self, event: UploadEvent, *, deadline: float | None) -> CleanupResult: ...
 
+    def confirm_ahead(self, events: Sequence[UploadEvent], *, deadline: float | None) -> None: ...
+
 
 class CleanupService:
     """Cleans up after uploads; the one place that turns VOD answers into results and metrics."""
 
-    def __init__(self, vod: VodClient, telemetry: Telemetry) -> None:
+    def __init__(
+        self, vod: VodClient, telemetry: Telemetry, *, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self._vod = vod
         self._telemetry = telemetry
+        self._clock = clock
         self._metrics, self._logger = telemetry.metrics, telemetry.logger
+        # Statuses read ahead for a batch (GetVideoInfos), by VideoId, with when they were read.
+        self._confirmed: dict[str, tuple[float, VideoStatusAnswer]] = {}
+
+    def confirm_ahead(self, events: Sequence[UploadEvent], *, deadline: float | None) -> None:
+        """Read the statuses of a batch's unverified claims in one VOD call per 20 videos,
+        instead of one GetVideoInfo each: half the calls a batch of callbacks makes.
+
+        Best effort: whatever cannot be read now is checked one by one in ``clean_up``."""
+        self._confirmed.clear()
+        video_ids = list(dict.fromkeys(e.video_id for e in events if e.needs_confirmation))
+        for start in range(0, len(video_ids), VIDEO_INFOS_BATCH):
+            chunk = video_ids[start : start + VIDEO_INFOS_BATCH]
+            try:
+                statuses = self._vod.video_statuses(
+                    chunk, deadline=deadline, on_call=self._vod_call_made
+                )
+            except CleanupFailedError as failure:
+                self._logger.info(
+                    "statuses not read ahead; each claim is checked on its own",
+                    extra={"errorCode": failure.error_code, "videos": len(chunk)},
+                )
+                return
+            read_at = self._clock.monotonic()
+            self._confirmed.update((video, (read_at, answer)) for video, answer in statuses.items())
+
+    def _status_of(self, event: UploadEvent, deadline: float | None) -> VideoStatusAnswer:
+        """The video's status: read ahead for its batch if fresh, else asked of VOD now."""
+        read_ahead = self._confirmed.pop(event.video_id, None)
+        if read_ahead is not None:
+            read_at, answer = read_ahead
+            if self._clock.monotonic() - read_at <= CONFIRMATION_FRESH_SECONDS:
+                return answer
+        return self._vod.video_status(
+            event.video_id, deadline=deadline, on_call=self._vod_call_made
+        )
 
     def clean_up(self, event: UploadEvent, *, deadline: float | None) -> CleanupResult:
         """Delete the video's parts; raise CleanupFailedError when the event must be retried.
@@ -81,9 +133,7 @@ class CleanupService:
             try:
                 checked = None
                 if event.needs_confirmation:
-                    checked = self._vod.video_status(
-                        event.video_id, deadline=deadline, on_call=on_call
-                    )
+                    checked = self._status_of(event, deadline)
                 result = _result_without_delete(event, checked)
                 if result is None:
                     answer = self._vod.delete_multipart_upload(

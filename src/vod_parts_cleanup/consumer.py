@@ -48,12 +48,28 @@ class QueueConsumer:
         """The batch response: ``batchItemFailures`` lists the records SQS must keep."""
         if not event["Records"]:  # Powertools refuses an empty batch; nothing to report
             return {"batchItemFailures": []}
+        self._confirm_ahead(event["Records"], deadline=deadline)
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         return process_partial_response(
             event=dict(event),
             record_handler=partial(self._consume_record, deadline=deadline),
             processor=processor,
         )
+
+    def _confirm_ahead(self, records: list[Mapping[str, Any]], *, deadline: float) -> None:
+        """Let the pipeline check the batch's unverified claims in one VOD call; a record it
+        cannot read is left to ``_consume_record``, which reports it."""
+        try:
+            notifications = []
+            for record in records:
+                try:
+                    body = decode_json_object(record.get("body"))
+                except MalformedEventError:
+                    continue
+                notifications.append((body, delivery_of(record.get("messageAttributes"))))
+            self._pipeline.confirm_ahead(notifications, deadline=deadline)
+        except Exception:
+            self._logger.exception("statuses not read ahead; each claim is checked on its own")
 
     def _consume_record(self, record: SQSRecord, *, deadline: float) -> dict[str, Any]:
         with self._logger.append_context_keys(messageId=record.message_id):

@@ -7,6 +7,7 @@ deliveries get back unchanged. Failures and skipped uploads are never stored: th
 in-progress item is deleted, so a retry or a redrive really runs again.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -125,6 +126,9 @@ class IdempotentCleanup:
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError):
             raise self._kept(event, STORE_UNAVAILABLE) from None
         return result
+
+    def confirm_ahead(self, events: Sequence[UploadEvent], *, deadline: float | None) -> None:
+        self._cleanup.confirm_ahead(events, deadline=deadline)
 
     def _first_delivery(self, *, event: UploadEvent, deadline: float | None) -> CleanupResult:
         result = self._cleanup.clean_up(event, deadline=deadline)

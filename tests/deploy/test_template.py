@@ -677,6 +677,7 @@ def test_the_alibaba_ram_policy_allows_exactly_the_operations_the_function_calls
     assert called == {
         "vod:DeleteMultipartUpload",
         "vod:GetVideoInfo",
+        "vod:GetVideoInfos",
         "vod:GetVideoList",
         "vod:GetUploadDetails",
     }

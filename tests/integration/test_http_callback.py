@@ -577,6 +577,68 @@ def test_a_status_check_vod_refuses_keeps_the_message(
     assert failed.dimensions["ErrorKind"] == "configuration"
 
 
+def queue_callbacks_for(
+    function: FunctionUnderTest, stand_in: LocalVod, context: LocalLambdaContext, **videos: str
+) -> None:
+    """One signed 'upload completed' callback per video, handed to the work queue; a video
+    with status "" is one VOD does not know."""
+    template = load_event("http-completed.json")
+    for video_id, status in videos.items():
+        if status:
+            stand_in.add_video(video_id, status=status)
+        body = json.dumps(body_of(template) | {"VideoId": video_id})
+        function.lambda_handler(signed(template, body=body), context)
+
+
+def test_a_batch_of_callbacks_is_confirmed_in_one_call(
+    deployed_handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
+    output: ReadOutputFixture,
+) -> None:
+    """GetVideoInfos reads up to 20 statuses at once: a batch costs one check, not one each."""
+    finished = {f"{number:032x}": "UploadSucc" for number in range(1, 5)}
+    uploading, unknown = "a" * 32, "b" * 32
+    queue_callbacks_for(
+        deployed_handler, stand_in, context, **finished, **{uploading: "Uploading", unknown: ""}
+    )
+
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
+
+    [check] = [r for r in stand_in.requests if r.action != "DeleteMultipartUpload"]
+    assert check.action == "GetVideoInfos"
+    assert sorted(check.query["VideoIds"].split(",")) == sorted([*finished, uploading, unknown])
+    deletes = [r.query["MediaId"] for r in stand_in.requests if r.action != "GetVideoInfos"]
+    assert sorted(deletes) == sorted(finished)
+    assert stand_in.has_parts(uploading)
+    results = {log["result"]["videoId"]: log["result"] for log in output().logs if "result" in log}
+    assert {video: results[video]["status"] for video in finished} == dict.fromkeys(
+        finished, "deleted"
+    )
+    assert results[uploading]["reason"] == "upload_in_progress"
+    assert results[unknown]["status"] == "media_not_found"
+
+
+def test_a_batch_check_vod_refuses_falls_back_to_one_check_each(
+    deployed_handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    work_queue: WorkQueue,
+) -> None:
+    """E.g. a RAM policy from before vod:GetVideoInfos: each claim is checked on its own."""
+    videos = {f"{number:032x}": "UploadSucc" for number in range(1, 4)}
+    queue_callbacks_for(deployed_handler, stand_in, context, **videos)
+    stand_in.fail_next("Forbidden.RAM", status=403, action="GetVideoInfos")
+
+    assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
+
+    actions = [r.action for r in stand_in.requests]
+    assert actions.count("GetVideoInfos") == 1
+    assert (actions.count("GetVideoInfo"), actions.count("DeleteMultipartUpload")) == (3, 3)
+    assert not any(stand_in.has_parts(video_id) for video_id in videos)
+
+
 # --- bodies -------------------------------------------------------------------------------
 
 

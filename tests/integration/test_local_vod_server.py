@@ -487,7 +487,7 @@ def test_upload_details_errors_surface_as_client_exception_codes(vod: LocalVod) 
     assert (audio.code, audio.status_code) == ("InvalidParameter", 400)
 
 
-def test_official_vod_sdk_reads_video_list_and_upload_details(vod: LocalVod) -> None:
+def test_official_vod_sdk_reads_video_list_upload_details_and_video_infos(vod: LocalVod) -> None:
     from alibabacloud_vod20170321 import models as vod_models
     from alibabacloud_vod20170321.client import Client as VodClient
 
@@ -528,6 +528,11 @@ def test_official_vod_sdk_reads_video_list_and_upload_details(vod: LocalVod) -> 
         "Uploading",
     )
     assert upload.non_exist_media_ids == ["vid-gone"]
+    infos = client.get_video_infos(
+        vod_models.GetVideoInfosRequest(video_ids="vid-ok,vid-gone")
+    ).body
+    assert [(video.video_id, video.status) for video in infos.video_list] == [("vid-ok", "Normal")]
+    assert infos.non_exist_video_ids == ["vid-gone"]
     assert vod.requests[0].query["PageSize"] == "100"
 
 

@@ -195,6 +195,7 @@ def test_ids_named_reads_every_id_parameter() -> None:
     assert ids_named({"MediaId": "a", "MediaType": "video"}) == ["a"]
     assert ids_named({"VideoId": "b"}) == ["b"]
     assert ids_named({"MediaIds": "c, d,,e"}) == ["c", "d", "e"]
+    assert ids_named({"VideoIds": "f,g"}) == ["f", "g"]
     assert ids_named({"PageNo": "1"}) == []
 
 
@@ -202,6 +203,7 @@ def test_operations_are_the_ones_served() -> None:
     assert set(OPERATIONS) == {
         "DeleteMultipartUpload",
         "GetVideoInfo",
+        "GetVideoInfos",
         "GetVideoList",
         "GetUploadDetails",
     }
@@ -399,6 +401,37 @@ def test_end_time_must_be_later_than_start_time() -> None:
     assert listed(
         catalog, StartTime=at(1), EndTime=format_time(CREATED + timedelta(minutes=1, seconds=1))
     )[1] == ["v0001"]
+
+
+# -- GetVideoInfos ----------------------------------------------------------------------------
+
+
+def test_video_infos_describe_known_videos_and_name_unknown_ones() -> None:
+    catalog = catalog_with(
+        Video.new("up", status="Uploading", creation_time=CREATED),
+        Video.new("done", status="Normal", creation_time=CREATED),
+    )
+
+    reply = catalog.answer("GetVideoInfos", {"VideoIds": "done,missing,up,done"})
+
+    assert not isinstance(reply, VodError), reply
+    assert [(video["VideoId"], video["Status"]) for video in reply["VideoList"]] == [
+        ("done", "Normal"),
+        ("up", "Uploading"),
+    ]
+    assert reply["NonExistVideoIds"] == ["missing"]
+
+
+def test_video_infos_refuse_a_missing_or_too_long_list() -> None:
+    catalog = catalog_with()
+    twenty_one = ",".join(f"v{index}" for index in range(21))
+
+    too_many = catalog.answer("GetVideoInfos", {"VideoIds": twenty_one})
+    missing = catalog.answer("GetVideoInfos", {"VideoIds": " , "})
+
+    assert isinstance(too_many, VodError) and isinstance(missing, VodError)
+    assert (too_many.code, too_many.status) == ("InvalidParameter", 400)
+    assert (missing.code, missing.status) == ("MissingParameter", 400)
 
 
 # -- GetUploadDetails -------------------------------------------------------------------------

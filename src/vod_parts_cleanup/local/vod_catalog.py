@@ -27,6 +27,7 @@ __all__ = [
     "DELETE_MULTIPART_UPLOAD",
     "GET_UPLOAD_DETAILS",
     "GET_VIDEO_INFO",
+    "GET_VIDEO_INFOS",
     "GET_VIDEO_LIST",
     "MAX_LISTED",
     "OPERATIONS",
@@ -44,6 +45,7 @@ DELETE_MULTIPART_UPLOAD: Final = "DeleteMultipartUpload"
 GET_VIDEO_INFO: Final = "GetVideoInfo"
 GET_VIDEO_LIST: Final = "GetVideoList"
 GET_UPLOAD_DETAILS: Final = "GetUploadDetails"
+GET_VIDEO_INFOS: Final = "GetVideoInfos"
 VIDEO_STATUSES: Final = frozenset(VOD_VIDEO_STATUSES)
 """VOD's video statuses (GetVideoInfo ``Video.Status``), as the function knows them."""
 DEFAULT_STATUS: Final = "UploadSucc"
@@ -237,6 +239,25 @@ class VodCatalog:
             return VodError(404, "InvalidVideo.NotFound", "The video does not exist.")
         return {"Video": video.describe()}
 
+    def get_video_infos(self, query: Mapping[str, str]) -> Reply:
+        """The descriptions of up to 20 videos.
+
+        Documented: VideoIds (required) is a comma-separated list of at most 20 ids.
+        Response: ``{VideoList: [...], NonExistVideoIds: [...]}``.
+
+        Choices where the documentation is silent: more than 20 ids is InvalidParameter
+        (400); repeated ids are answered once, in the order given.
+        """
+        unique = _id_list(query, "VideoIds")
+        if isinstance(unique, VodError):
+            return unique
+        return {
+            "VideoList": [
+                self._videos[video_id].describe() for video_id in unique if video_id in self._videos
+            ],
+            "NonExistVideoIds": [video_id for video_id in unique if video_id not in self._videos],
+        }
+
     def get_video_list(self, query: Mapping[str, str]) -> Reply:
         """Videos by status and creation time, a page at a time, within VOD's 5,000 cap.
 
@@ -303,14 +324,11 @@ class VodCatalog:
         UploadRatio is 0 (1 once finished); CompletionTime, the last upload activity, is
         given only for finished uploads; ForbiddenMediaIds is always empty (one account).
         """
-        ids = [item.strip() for item in query.get("MediaIds", "").split(",") if item.strip()]
-        if not ids:
-            return missing_parameter("MediaIds")
+        unique = _id_list(query, "MediaIds")
+        if isinstance(unique, VodError):
+            return unique
         if query.get("MediaType", "video") != "video":
             return invalid_parameter("MediaType")
-        if len(ids) > _MAX_MEDIA_IDS:
-            return invalid_parameter("MediaIds", f"A maximum of {_MAX_MEDIA_IDS} IDs is allowed.")
-        unique = list(dict.fromkeys(ids))
         return {
             "UploadDetails": [
                 self._videos[media_id].upload_detail()
@@ -320,6 +338,16 @@ class VodCatalog:
             "NonExistMediaIds": [media_id for media_id in unique if media_id not in self._videos],
             "ForbiddenMediaIds": [],
         }
+
+
+def _id_list(query: Mapping[str, str], name: str) -> list[str] | VodError:
+    """The distinct ids of a required comma-separated parameter of at most 20, in order."""
+    ids = [item.strip() for item in query.get(name, "").split(",") if item.strip()]
+    if not ids:
+        return missing_parameter(name)
+    if len(ids) > _MAX_MEDIA_IDS:
+        return invalid_parameter(name, f"A maximum of {_MAX_MEDIA_IDS} IDs is allowed.")
+    return list(dict.fromkeys(ids))
 
 
 def _first(item: tuple[datetime, str]) -> datetime:
@@ -413,12 +441,14 @@ OPERATIONS: Final[Mapping[str, Callable[[VodCatalog, Mapping[str, str]], Reply]]
     GET_VIDEO_INFO: VodCatalog.get_video_info,
     GET_VIDEO_LIST: VodCatalog.get_video_list,
     GET_UPLOAD_DETAILS: VodCatalog.get_upload_details,
+    GET_VIDEO_INFOS: VodCatalog.get_video_infos,
 }
 """The actions the stand-in answers (API version 2017-03-21); any other is not found."""
 
 
 def ids_named(query: Mapping[str, str]) -> list[str]:
-    """The video ids a request names: MediaId, VideoId, or each of MediaIds."""
+    """The video ids a request names: MediaId, VideoId, or each of MediaIds or VideoIds."""
     ids = [query.get("MediaId", ""), query.get("VideoId", "")]
     ids.extend(query.get("MediaIds", "").split(","))
+    ids.extend(query.get("VideoIds", "").split(","))
     return [video_id.strip() for video_id in ids if video_id.strip()]

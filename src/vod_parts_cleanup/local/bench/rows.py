@@ -160,7 +160,9 @@ def deleted_twice(requests: Iterable[VodRequest]) -> int:
 
 def _short(action: str) -> str:
     """Operation names short enough for a table cell."""
-    return {DELETE: "Delete", "GetVideoInfo": "GetInfo"}.get(action, action)
+    return {DELETE: "Delete", "GetVideoInfo": "GetInfo", "GetVideoInfos": "GetInfos"}.get(
+        action, action
+    )
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:

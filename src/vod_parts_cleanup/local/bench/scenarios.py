@@ -2,8 +2,8 @@
 
 - drain: a work queue already full of uploaders' notifications, read by 2 environments.
 - burst: signed HTTP callbacks at 50 per second to the HTTP route; for the function, the
-  same 2 environments drain what the receivers queued (each record is confirmed with
-  GetVideoInfo before its delete); the naive route calls VOD inline.
+  same 2 environments drain what the receivers queued (each batch's claims are confirmed
+  with one GetVideoInfos before the deletes); the naive route calls VOD inline.
 
 Why: these are the loads VOD's rate limit makes hard; each run reports what VOD saw, what
 SQS saw and what was left undone (see ``rows``).

@@ -29,7 +29,7 @@ from vod_parts_cleanup.local.vod_server import LocalVod
 # template's is 360 s); still longer than the function's slowest batch of 10 (~3.5 s).
 VISIBILITY_TIMEOUT_SECONDS = 6
 MAX_RECEIVES = 5  # template.yaml's maxReceiveCount: then the dead-letter queue
-VOD_RATE_LIMITS = {"DeleteMultipartUpload": 10.0, "GetVideoInfo": 100.0}
+VOD_RATE_LIMITS = {"DeleteMultipartUpload": 10.0, "GetVideoInfo": 100.0, "GetVideoInfos": 100.0}
 CONSUMER_TIMEOUT_SECONDS = 60.0  # template.yaml: CleanupFunction's Timeout
 BATCH_SIZE = 10
 _EMPTY_POLL_PAUSE_SECONDS = 0.05
