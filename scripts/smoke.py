@@ -38,6 +38,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_ARGUMENTS = 2
 HTTP_TIMEOUT_SECONDS = 10
+# Longer than the cleanup function's 60 s timeout, and no retry: a slow invocation is
+# waited for, never started a second time.
+INVOKE_READ_TIMEOUT_SECONDS = 75
 TRANSCODE_NOTICE = {
     "EventType": "StreamTranscodeComplete",
     "VideoId": "0000000000000000000000000000smok",
@@ -159,6 +162,7 @@ class DeployedTarget:
 
     def __init__(self, stack: str, region: str | None) -> None:
         import boto3  # noqa: PLC0415 - a development dependency, only for this command
+        from botocore.config import Config  # noqa: PLC0415
 
         session = boto3.session.Session(region_name=region)
         described = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
@@ -169,7 +173,12 @@ class DeployedTarget:
         }
         self._callback_url = str(outputs["CallbackUrl"])
         self._function_name = str(outputs["FunctionName"])
-        self._lambda = session.client("lambda")
+        self._lambda = session.client(
+            "lambda",
+            config=Config(
+                read_timeout=INVOKE_READ_TIMEOUT_SECONDS, retries={"total_max_attempts": 1}
+            ),
+        )
         secret = session.client("secretsmanager").get_secret_value(
             SecretId=parameters["CallbackAuthKeySecretArn"]
         )["SecretString"]

@@ -218,6 +218,23 @@ def test_a_dry_run_sweep_lists_and_cleans_nothing(run_cli: Callable[..., Run]) -
     assert "candidates: a002" in run.stdout
 
 
+def test_a_sweep_that_cannot_reach_vod_says_why_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, run_cli: Callable[..., Run]
+) -> None:
+    """The access key's secret cannot be read (here: AWS refuses the connection)."""
+    monkeypatch.setenv("VOD_CREDENTIALS_SECRET_ID", "vod-parts-cleanup/access-key")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    run = run_cli("sweep", "--dry-run")
+    assert run.returncode == 1
+    assert "error: stopped, VOD could not be asked (configuration: CredentialsUnavailable)" in (
+        run.stderr
+    )
+    assert "Traceback" not in run.stderr
+
+
 @pytest.mark.parametrize("age", ["30m", "soon", "0h"])
 def test_sweep_refuses_an_age_under_an_hour_or_unreadable(
     run_cli: Callable[..., Run], age: str

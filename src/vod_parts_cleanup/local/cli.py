@@ -44,7 +44,7 @@ from vod_parts_cleanup.local.callbacks import (
 from vod_parts_cleanup.local.report import print_invocation, print_run_figures
 from vod_parts_cleanup.local.runner import LocalRun, local_world, video_ids_in
 from vod_parts_cleanup.local.sqs import receive_all
-from vod_parts_cleanup.models import Trigger
+from vod_parts_cleanup.models import CleanupFailedError, Trigger
 from vod_parts_cleanup.settings import Settings, SettingsError
 from vod_parts_cleanup.sweep import SweepRequestError, read_sweep_request
 
@@ -71,6 +71,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except CleanupFailedError as error:  # e.g. the sweep's listing, refused by VOD
+        print(
+            f"error: stopped, VOD could not be asked ({error.kind.value}: {error.error_code}); "
+            "check the credentials and the RAM policy, then run the command again",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
