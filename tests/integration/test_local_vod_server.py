@@ -227,12 +227,11 @@ def test_only_delete_multipart_upload_of_2017_03_21(vod: LocalVod) -> None:
     assert version.value.code == "InvalidVersion"
 
 
-def test_official_vod_sdk_is_accepted(vod: LocalVod) -> None:
-    from alibabacloud_vod20170321 import models as vod_models
+def official_sdk_client(vod: LocalVod) -> Any:
+    """The official VOD SDK's client (alibabacloud-vod20170321), pointed at the stand-in."""
     from alibabacloud_vod20170321.client import Client as VodClient
 
-    vod.add_video("vid-sdk")
-    client = VodClient(
+    return VodClient(
         Config(
             access_key_id=LOCAL_ACCESS_KEY_ID,
             access_key_secret=LOCAL_ACCESS_KEY_SECRET,
@@ -242,6 +241,13 @@ def test_official_vod_sdk_is_accepted(vod: LocalVod) -> None:
             connect_timeout=1000,
         )
     )
+
+
+def test_official_vod_sdk_is_accepted(vod: LocalVod) -> None:
+    from alibabacloud_vod20170321 import models as vod_models
+
+    vod.add_video("vid-sdk")
+    client = official_sdk_client(vod)
 
     response = client.delete_multipart_upload(
         vod_models.DeleteMultipartUploadRequest(media_id="vid-sdk", media_type="video")
@@ -339,19 +345,9 @@ def test_video_info_errors_are_vods(vod: LocalVod) -> None:
 
 def test_official_vod_sdk_reads_video_info(vod: LocalVod) -> None:
     from alibabacloud_vod20170321 import models as vod_models
-    from alibabacloud_vod20170321.client import Client as VodClient
 
     vod.add_video("vid-sdk", status="Uploading", title="Title")
-    client = VodClient(
-        Config(
-            access_key_id=LOCAL_ACCESS_KEY_ID,
-            access_key_secret=LOCAL_ACCESS_KEY_SECRET,
-            endpoint=vod.endpoint,
-            protocol="HTTP",
-            read_timeout=2000,
-            connect_timeout=1000,
-        )
-    )
+    client = official_sdk_client(vod)
 
     video = client.get_video_info(vod_models.GetVideoInfoRequest(video_id="vid-sdk")).body.video
 
@@ -489,20 +485,10 @@ def test_upload_details_errors_surface_as_client_exception_codes(vod: LocalVod) 
 
 def test_official_vod_sdk_reads_video_list_upload_details_and_video_infos(vod: LocalVod) -> None:
     from alibabacloud_vod20170321 import models as vod_models
-    from alibabacloud_vod20170321.client import Client as VodClient
 
     vod.add_video("vid-up", status="Uploading", creation_time=START, title="Up")
     vod.add_video("vid-ok", status="Normal", creation_time=START + timedelta(seconds=1))
-    client = VodClient(
-        Config(
-            access_key_id=LOCAL_ACCESS_KEY_ID,
-            access_key_secret=LOCAL_ACCESS_KEY_SECRET,
-            endpoint=vod.endpoint,
-            protocol="HTTP",
-            read_timeout=2000,
-            connect_timeout=1000,
-        )
-    )
+    client = official_sdk_client(vod)
 
     listing = client.get_video_list(
         vod_models.GetVideoListRequest(
