@@ -8,6 +8,7 @@ from typing import Protocol
 
 from vod_parts_cleanup.clock import SYSTEM_CLOCK, Clock
 from vod_parts_cleanup.models import (
+    VIDEO_STATUS_UPLOADING,
     CleanupFailedError,
     CleanupResult,
     CleanupStatus,
@@ -26,8 +27,6 @@ from vod_parts_cleanup.vod_client import (
 
 # Log messages other tools look for (the local runner lists VOD calls from them).
 VOD_CALL_LOG_MESSAGE = "VOD answered"
-# VOD's status of a video whose upload has not ended (a stalled resumable upload stays in it).
-VIDEO_STATUS_UPLOADING = "Uploading"
 # A status read ahead for a batch stands in for a per-record check for this long: a batch
 # is cleaned within the consumer's timeout, and the statuses that matter (unknown, still
 # uploading, finished) do not turn back.
@@ -73,7 +72,7 @@ class Cleaner(Protocol):
 
     def clean_up(self, event: UploadEvent, *, deadline: float | None) -> CleanupResult: ...
 
-    def confirm_ahead(self, events: Sequence[UploadEvent], *, deadline: float | None) -> None: ...
+    def confirm_ahead(self, claims: Sequence[UploadEvent], *, deadline: float | None) -> None: ...
 
 
 class CleanupService:
@@ -89,13 +88,13 @@ class CleanupService:
         # Statuses read ahead for a batch (GetVideoInfos), by VideoId, with when they were read.
         self._confirmed: dict[str, tuple[float, VideoStatusAnswer]] = {}
 
-    def confirm_ahead(self, events: Sequence[UploadEvent], *, deadline: float | None) -> None:
+    def confirm_ahead(self, claims: Sequence[UploadEvent], *, deadline: float | None) -> None:
         """Read the statuses of a batch's unverified claims in one VOD call per 20 videos,
         instead of one GetVideoInfo each: half the calls a batch of callbacks makes.
 
         Best effort: whatever cannot be read now is checked one by one in ``clean_up``."""
         self._confirmed.clear()
-        video_ids = list(dict.fromkeys(e.video_id for e in events if e.needs_confirmation))
+        video_ids = list(dict.fromkeys(claim.video_id for claim in claims))
         for start in range(0, len(video_ids), VIDEO_INFOS_BATCH):
             chunk = video_ids[start : start + VIDEO_INFOS_BATCH]
             try:
@@ -129,7 +128,6 @@ class CleanupService:
         does not know, or one still uploading, is not deleted.
         """
         with self._logger.append_context_keys(videoId=event.video_id, outcome=event.outcome.value):
-            on_call = self._vod_call_made
             try:
                 checked = None
                 if event.needs_confirmation:
@@ -137,7 +135,7 @@ class CleanupService:
                 result = _result_without_delete(event, checked)
                 if result is None:
                     answer = self._vod.delete_multipart_upload(
-                        event.video_id, deadline=deadline, on_call=on_call
+                        event.video_id, deadline=deadline, on_call=self._vod_call_made
                     )
                     result = _result(event, answer.status, answer, calls_before=checked)
             except CleanupFailedError as failure:

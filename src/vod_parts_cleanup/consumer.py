@@ -58,15 +58,19 @@ class QueueConsumer:
 
     def _confirm_ahead(self, records: list[Mapping[str, Any]], *, deadline: float) -> None:
         """Let the pipeline check the batch's unverified claims in one VOD call; a record it
-        cannot read is left to ``_consume_record``, which reports it."""
+        cannot read is left to ``_consume_record``, which reports it. Only the bodies of
+        unverified deliveries are read here: the others are read once, when cleaned."""
         try:
             notifications = []
             for record in records:
+                delivery = delivery_of(record.get("messageAttributes"))
+                if not delivery.claim_is_unverified:
+                    continue
                 try:
                     body = decode_json_object(record.get("body"))
                 except MalformedEventError:
                     continue
-                notifications.append((body, delivery_of(record.get("messageAttributes"))))
+                notifications.append((body, delivery))
             self._pipeline.confirm_ahead(notifications, deadline=deadline)
         except Exception:
             self._logger.exception("statuses not read ahead; each claim is checked on its own")

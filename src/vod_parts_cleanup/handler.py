@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from vod_parts_cleanup.application import Application
 from vod_parts_cleanup.intake import is_sweep_request, recognise_trigger
 from vod_parts_cleanup.models import CleanupFailedError, ErrorKind, Trigger
+from vod_parts_cleanup.pipeline import NOT_CONFIGURED
 from vod_parts_cleanup.settings import SettingsError
 from vod_parts_cleanup.work_queue import Delivery
 
@@ -61,7 +62,7 @@ def _sweep(app: Application, event: Mapping[str, Any], deadline: float) -> Mappi
     except SettingsError as error:
         app.telemetry.logger.exception("the function is not configured to reach VOD; no sweep")
         raise CleanupFailedError(
-            kind=ErrorKind.CONFIGURATION, error_code="NotConfigured", video_id=None
+            kind=ErrorKind.CONFIGURATION, error_code=NOT_CONFIGURED, video_id=None
         ) from error
     return sweeper.sweep(request, deadline=deadline).to_json_dict()
 

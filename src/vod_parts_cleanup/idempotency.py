@@ -127,8 +127,8 @@ class IdempotentCleanup:
             raise self._kept(event, STORE_UNAVAILABLE) from None
         return result
 
-    def confirm_ahead(self, events: Sequence[UploadEvent], *, deadline: float | None) -> None:
-        self._cleanup.confirm_ahead(events, deadline=deadline)
+    def confirm_ahead(self, claims: Sequence[UploadEvent], *, deadline: float | None) -> None:
+        self._cleanup.confirm_ahead(claims, deadline=deadline)
 
     def _first_delivery(self, *, event: UploadEvent, deadline: float | None) -> CleanupResult:
         result = self._cleanup.clean_up(event, deadline=deadline)

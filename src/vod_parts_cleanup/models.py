@@ -10,8 +10,9 @@ from pydantic.alias_generators import to_camel
 
 # A video's status, as VOD reports it (GetVideoInfo, GetVideoList); a resumable upload that
 # stalls or fails stays Uploading.
+VIDEO_STATUS_UPLOADING = "Uploading"
 VIDEO_STATUSES = (
-    "Uploading",
+    VIDEO_STATUS_UPLOADING,
     "UploadFail",
     "UploadSucc",
     "Transcoding",

@@ -115,7 +115,7 @@ class CleanupMetrics:
         self._emit(MetricName.CALLBACK_REJECTED, MetricUnit.Count, 1, reason=reason)
 
     def count_callback_queued(self, outcome: Outcome | None) -> None:
-        """A callback handed to the work queue because it could not be finished in time."""
+        """An HTTP callback handed to the work queue, for the consumer to clean."""
         self._emit(MetricName.CALLBACK_QUEUED, MetricUnit.Count, 1, outcome=outcome)
 
     def count_sweep(self, *, candidates: int, queued: int, too_young: int, pages: int) -> None:

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from vod_parts_cleanup.models import VIDEO_STATUSES
+from vod_parts_cleanup.models import VIDEO_STATUS_UPLOADING, VIDEO_STATUSES
 
 # VOD purges leftover parts after 7 days, so remembering a notification longer is useless.
 SEVEN_DAYS_SECONDS = 7 * 24 * 60 * 60
@@ -88,7 +88,9 @@ class Settings(BaseModel):
     # Uploads in these statuses, created at least this long ago (and untouched since), are
     # cleaned by the sweep; VOD purges parts itself after 7 days, so older ones are left.
     sweep_min_age_minutes: int = _variable("SWEEP_MIN_AGE_MINUTES", 1440, ge=60, le=7 * 24 * 60)
-    sweep_statuses: tuple[str, ...] = _variable("SWEEP_STATUSES", ("Uploading", "UploadFail"))
+    sweep_statuses: tuple[str, ...] = _variable(
+        "SWEEP_STATUSES", (VIDEO_STATUS_UPLOADING, "UploadFail")
+    )
     # -- The work queue ------------------------------------------------------------------------
     work_queue_url: str | None = _variable("WORK_QUEUE_URL", pattern=r"^https?://\S+$")
     # -- Observability -----------------------------------------------------------------------

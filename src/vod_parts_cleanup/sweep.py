@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vod_parts_cleanup.clock import Clock
 from vod_parts_cleanup.intake import SWEEP_FOUND_EVENT_TYPE, SWEEP_REQUEST_KEY
-from vod_parts_cleanup.models import VIDEO_STATUSES, Trigger
+from vod_parts_cleanup.models import VIDEO_STATUS_UPLOADING, VIDEO_STATUSES, Trigger
 from vod_parts_cleanup.observability import Telemetry
 from vod_parts_cleanup.settings import Settings
 from vod_parts_cleanup.vod_client import (
@@ -36,7 +36,6 @@ from vod_parts_cleanup.work_queue import WorkQueue, delivery_attributes
 
 # VOD purges the parts of an unfinished upload after 7 days: older ones need nobody.
 PURGE_HORIZON = timedelta(days=7)
-UPLOADING = "Uploading"
 # Stop starting listing calls with less than this left: the summary must still be sent.
 SECONDS_TO_FINISH = 2.0
 
@@ -199,7 +198,9 @@ class Sweeper:
         deadline: float,
     ) -> list[ListedVideo]:
         """Leave alone an upload still in progress: touched within the minimum age."""
-        uploading = [video.video_id for video in videos.values() if video.status == UPLOADING]
+        uploading = [
+            video.video_id for video in videos.values() if video.status == VIDEO_STATUS_UPLOADING
+        ]
         touched: dict[str, datetime] = {}
         checked: set[str] = set()
         for start in range(0, len(uploading), UPLOAD_DETAILS_BATCH):
@@ -210,7 +211,7 @@ class Sweeper:
             checked.update(batch)
         eligible = []
         for video in videos.values():
-            if video.status == UPLOADING:
+            if video.status == VIDEO_STATUS_UPLOADING:
                 if video.video_id not in checked:
                     continue
                 # No detail (an upload SDK too old to report it): its creation time, older
