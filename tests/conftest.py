@@ -82,6 +82,7 @@ class FastClock:
 
     def __init__(self) -> None:
         self.slept: list[float] = []
+        self.woke_at: list[float] = []  # this clock's monotonic() as each sleep ended
         self._offset = 0.0
 
     def monotonic(self) -> float:
@@ -93,6 +94,7 @@ class FastClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self._offset += max(seconds, 0.0)
+        self.woke_at.append(self.monotonic())
 
 
 @pytest.fixture

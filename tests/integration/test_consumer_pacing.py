@@ -2,6 +2,7 @@
 account's budget, throttling slowing it down, and a throttled record put back, not failed."""
 
 import json
+from itertools import pairwise
 
 from tests.conftest import (
     FunctionUnderTest,
@@ -41,10 +42,13 @@ def test_calls_are_spaced_by_this_environments_share_of_the_budget(
     video_ids = queue_uploads(work_queue, stand_in, 6)
     assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
     assert not any(stand_in.has_parts(video_id) for video_id in video_ids)
-    # The first call starts at once; each next one waits for its slot, on the app's clock.
-    pauses = deployed_handler.clock.slept
-    assert len(pauses) == 5
-    assert all(0.45 < pause <= 0.5 for pause in pauses)
+    # The first call starts at once; each next one waits for its slot, on the app's clock:
+    # the slots are exactly 0.5 s apart, however long each call itself took.
+    clock = deployed_handler.clock
+    assert len(clock.slept) == 5
+    assert all(0 < pause <= 0.5 for pause in clock.slept)
+    slots = clock.woke_at
+    assert [round(later - earlier, 3) for earlier, later in pairwise(slots)] == [0.5] * 4
 
 
 def test_a_throttled_answer_widens_the_spacing_until_answers_narrow_it(
