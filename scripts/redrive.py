@@ -26,12 +26,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-from vod_parts_cleanup.intake import (
-    VIDEO_ID_PATTERN,
-    MalformedEventError,
-    decode_json_object,
-    recognise_trigger,
-)
+from vod_parts_cleanup.envelopes import recognise_trigger
+from vod_parts_cleanup.intake import VIDEO_ID_PATTERN
+from vod_parts_cleanup.json_body import MalformedEventError, decode_json_object
 from vod_parts_cleanup.models import Trigger
 
 # The most messages SQS returns per receive and takes per batch call.

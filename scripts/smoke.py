@@ -3,8 +3,9 @@
     python -m scripts.smoke --stack vod-parts-cleanup [--region eu-central-1]
 
 1. an unsigned POST to the callback URL is refused (401): the receiver is up and checks;
-2. a transcode notice signed with the callback key is answered 200 ``ignored``: the key
-   secret, the URL VOD signs and the receiver agree;
+2. a transcode notice signed with the callback key is answered 200 ``queued``: the key
+   secret, the URL VOD signs and the receiver agree, and the receiver may send to the work
+   queue (the consumer then ignores the notice: it is not an upload's);
 3. a direct invocation for a made-up VideoId comes back ``media_not_found``: the consumer
    reads the VOD access key from its secret, the RAM policy allows DeleteMultipartUpload,
    and the VOD endpoint answers;
@@ -102,13 +103,13 @@ def unsigned_callback_is_refused(target: Target) -> StepResult:
     )  # fmt: skip
 
 
-def signed_transcode_notice_is_ignored(target: Target) -> StepResult:
+def signed_transcode_notice_is_queued(target: Target) -> StepResult:
     headers = signed_headers(target.callback_url, target.callback_key, time.time())
     status, answer = target.post_callback(headers, json.dumps(TRANSCODE_NOTICE))
     result = answer.get("status") if isinstance(answer, dict) else None
     return _check(
-        "a signed transcode notice is answered 200 ignored",
-        (status, result) == (200, "ignored"),
+        "a signed transcode notice is answered 200 queued",
+        (status, result) == (200, "queued"),
         f"HTTP {status} {result or answer!r}",
     )
 
@@ -137,7 +138,7 @@ def dry_run_sweep_answers(target: Target) -> StepResult:
 
 STEPS: Sequence[Callable[[Target], StepResult]] = (
     unsigned_callback_is_refused,
-    signed_transcode_notice_is_ignored,
+    signed_transcode_notice_is_queued,
     made_up_video_is_media_not_found,
     dry_run_sweep_answers,
 )

@@ -3,6 +3,7 @@ handler wired to it, and readers for what the function writes to stdout (EMF and
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,16 +14,17 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from moto import mock_aws
-from pydantic import SecretStr
 
 from vod_parts_cleanup.application import Application
+from vod_parts_cleanup.aws_json import SECRETS_MANAGER, SQS, aws_access_from
 from vod_parts_cleanup.credentials import build_credential_client
 from vod_parts_cleanup.handler import handle
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 from vod_parts_cleanup.local.dynamodb import create_idempotency_table
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
+from vod_parts_cleanup.local.moto_server import moto_server_endpoint
 from vod_parts_cleanup.local.sqs import delete_done, lambda_sqs_event, receive_all
-from vod_parts_cleanup.settings import Settings
+from vod_parts_cleanup.settings import Secret, Settings
 from vod_parts_cleanup.vod_client import VodClient, build_openapi_client
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -117,18 +119,33 @@ def stand_in(_running_stand_in: LocalVod) -> LocalVod:
     return _running_stand_in
 
 
+@pytest.fixture(scope="session")
+def _moto_server() -> Iterator[str]:
+    with moto_server_endpoint() as endpoint:
+        yield endpoint
+
+
 @pytest.fixture
-def settings(stand_in: LocalVod) -> Settings:
+def aws_endpoints(_moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """SQS and Secrets Manager at a moto server over real HTTP, as the receiver's own client
+    (no botocore for ``mock_aws`` to patch) needs; it shares ``mock_aws``'s state."""
+    for service in (SQS, SECRETS_MANAGER):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service.endpoint_variable}", _moto_server)
+    return _moto_server
+
+
+@pytest.fixture
+def settings(stand_in: LocalVod, aws_endpoints: str) -> Settings:
     """Settings that reach the stand-in, with short timeouts so failure tests stay fast."""
     return Settings(
         vod_endpoint=stand_in.endpoint,
         vod_protocol="http",
         access_key_id=LOCAL_ACCESS_KEY_ID,
-        access_key_secret=SecretStr(LOCAL_ACCESS_KEY_SECRET),
+        access_key_secret=Secret(LOCAL_ACCESS_KEY_SECRET),
         connect_timeout_ms=500,
         read_timeout_ms=1_000,
         callback_urls=(CALLBACK_URL,),
-        callback_auth_key=SecretStr(CALLBACK_KEY),
+        callback_auth_key=Secret(CALLBACK_KEY),
     )
 
 
@@ -163,7 +180,9 @@ def handler(settings: Settings, clock: FastClock) -> FunctionUnderTest:
 
 
 def configure(function: FunctionUnderTest, **changes: Any) -> FunctionUnderTest:
-    """The function with some settings changed, as a new execution environment would see them."""
+    """The function with some settings changed, as a new execution environment would see them
+    (with AWS's own variables, such as an endpoint a test points elsewhere, read again)."""
+    changes.setdefault("aws", aws_access_from(os.environ))
     function.reconfigure(function.settings.with_changes(**changes))
     return function
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
+    from vod_parts_cleanup.aws_json import AwsJsonClient
     from vod_parts_cleanup.cleanup import Cleaner
     from vod_parts_cleanup.consumer import QueueConsumer
     from vod_parts_cleanup.http_callback import CallbackReceiver
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from vod_parts_cleanup.pipeline import Pipeline
     from vod_parts_cleanup.sweep import Sweeper
     from vod_parts_cleanup.vod_client import VodClient
+    from vod_parts_cleanup.work_queue import WorkQueue
 
 LambdaHandler = Callable[[Any, LambdaContext], Mapping[str, Any]]
 TriggerHandler = Callable[["Application", Any, LambdaContext], Mapping[str, Any]]
@@ -105,7 +107,10 @@ class Application:
         from vod_parts_cleanup.http_callback import CallbackReceiver  # noqa: PLC0415
 
         authenticator = CallbackAuthenticator.from_settings(
-            self.settings, lambda: self.secrets, clock=self.clock.time
+            self.settings,
+            lambda: self.secrets_manager,
+            clock=self.clock.time,
+            monotonic=self.clock.monotonic,
         )
         return CallbackReceiver(
             authenticator=authenticator,
@@ -115,14 +120,26 @@ class Application:
         )
 
     @cached_property
-    def work_queue(self) -> Any:
+    def work_queue(self) -> "WorkQueue | None":
         """Where receivers hand notifications to the consumer (None without WORK_QUEUE_URL)."""
+        from vod_parts_cleanup.aws_json import SQS, AwsJsonClient  # noqa: PLC0415
         from vod_parts_cleanup.work_queue import WorkQueue  # noqa: PLC0415
 
         if self.settings.work_queue_url is None:
             self.telemetry.logger.warning("WORK_QUEUE_URL is not set: nothing can be handed off")
             return None
-        return WorkQueue(self.settings.work_queue_url, self.aws.client("sqs"))
+        sqs = AwsJsonClient(SQS, self.settings.aws, seconds_left=self.budget.seconds_left)
+        return WorkQueue(self.settings.work_queue_url, sqs)
+
+    @cached_property
+    def secrets_manager(self) -> "AwsJsonClient":
+        """Secrets Manager without botocore, for the receiver's callback keys (its cold start
+        cannot afford botocore; the consumer reads its VOD key through Powertools)."""
+        from vod_parts_cleanup.aws_json import SECRETS_MANAGER, AwsJsonClient  # noqa: PLC0415
+
+        return AwsJsonClient(
+            SECRETS_MANAGER, self.settings.aws, seconds_left=self.budget.seconds_left
+        )
 
     @cached_property
     def pipeline(self) -> "Pipeline":

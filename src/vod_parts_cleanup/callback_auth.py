@@ -16,12 +16,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from vod_parts_cleanup.aws_clients import OutOfTimeError
+from vod_parts_cleanup.aws_json import AwsCallError, AwsJsonClient
 from vod_parts_cleanup.settings import Settings, SettingsError
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 TIMESTAMP_HEADER = "x-vod-timestamp"
 SIGNATURE_HEADER = "x-vod-signature"
@@ -108,22 +107,24 @@ class StaticCallbackKeys:
 
 
 class SecretsManagerCallbackKeys:
-    """Keys read from a Secrets Manager secret with Powertools Parameters, cached."""
+    """Keys read from a Secrets Manager secret and kept ``max_age_seconds``; while the secret
+    cannot be read, the last keys read."""
 
     def __init__(
         self,
         secret_id: str,
         *,
-        secrets: "SecretsProvider",
+        secrets_manager: AwsJsonClient,
         max_age_seconds: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._secret_id = secret_id
-        self._secrets = secrets
+        self._secrets_manager = secrets_manager
         self._max_age_seconds = max_age_seconds
         self._clock = clock
         self._last_forced_read: float | None = None
         self._last_good: tuple[str, ...] | None = None
+        self._read_at: float | None = None
 
     def keys(self) -> tuple[str, ...]:
         """The keys, cached; while the secret cannot be read, the last keys read."""
@@ -149,18 +150,17 @@ class SecretsManagerCallbackKeys:
             return None
 
     def _read(self, *, force: bool) -> tuple[str, ...]:
-        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only when used
-
-        from vod_parts_cleanup.aws_clients import OutOfTimeError  # noqa: PLC0415
-
+        now = self._clock()
+        fresh = self._read_at is not None and now - self._read_at < self._max_age_seconds
+        if self._last_good is not None and fresh and not force:
+            return self._last_good
         try:
-            raw = self._secrets.get(
-                self._secret_id, max_age=self._max_age_seconds, force_fetch=force
-            )
-        except (parameters.exceptions.GetParameterError, OutOfTimeError) as error:
+            answer = self._secrets_manager.call("GetSecretValue", {"SecretId": self._secret_id})
+        except (AwsCallError, OutOfTimeError) as error:
             msg = f"cannot read the callback key secret {self._secret_id!r}: {str(error)[:300]}"
             raise CallbackAuthUnavailableError(RejectionReason.AUTH_UNAVAILABLE, msg) from None
-        self._last_good = _keys_from_secret(self._secret_id, raw)
+        self._last_good = _keys_from_secret(self._secret_id, answer.get("SecretString"))
+        self._read_at = now
         return self._last_good
 
 
@@ -189,14 +189,17 @@ def _keys_from_secret(secret_id: str, raw: Any) -> tuple[str, ...]:
 
 
 def callback_keys_from(
-    settings: Settings, secrets: "Callable[[], SecretsProvider]"
+    settings: Settings,
+    secrets_manager: Callable[[], AwsJsonClient],
+    clock: Callable[[], float] = time.monotonic,
 ) -> CallbackKeys:
     """The configured key source; the secret wins over keys in the environment."""
     if settings.callback_auth_key_secret_id:
         return SecretsManagerCallbackKeys(
             settings.callback_auth_key_secret_id,
-            secrets=secrets(),
+            secrets_manager=secrets_manager(),
             max_age_seconds=settings.callback_auth_key_cache_seconds,
+            clock=clock,
         )
     configured = tuple(
         key.get_secret_value().strip()
@@ -235,12 +238,14 @@ class CallbackAuthenticator:
     def from_settings(
         cls,
         settings: Settings,
-        secrets: "Callable[[], SecretsProvider]",
+        secrets_manager: Callable[[], AwsJsonClient],
+        *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> "CallbackAuthenticator":
         return cls(
             callback_urls=settings.callback_urls,
-            keys=callback_keys_from(settings, secrets),
+            keys=callback_keys_from(settings, secrets_manager, monotonic),
             max_skew_seconds=settings.callback_max_skew_seconds,
             clock=clock,
         )

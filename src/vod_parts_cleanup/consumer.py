@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from vod_parts_cleanup.clock import Clock
-from vod_parts_cleanup.intake import MALFORMED_EVENT, MalformedEventError, decode_json_object
+from vod_parts_cleanup.json_body import MALFORMED_EVENT, MalformedEventError, decode_json_object
 from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
 from vod_parts_cleanup.observability import Telemetry
 from vod_parts_cleanup.pipeline import Pipeline

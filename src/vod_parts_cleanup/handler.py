@@ -16,10 +16,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vod_parts_cleanup.application import Application
-from vod_parts_cleanup.intake import is_sweep_request, recognise_trigger
-from vod_parts_cleanup.models import CleanupFailedError, ErrorKind, Trigger
-from vod_parts_cleanup.pipeline import NOT_CONFIGURED
+from vod_parts_cleanup.envelopes import is_sweep_request, recognise_trigger
 from vod_parts_cleanup.settings import SettingsError
+from vod_parts_cleanup.vocabulary import ErrorKind, Trigger
 from vod_parts_cleanup.work_queue import Delivery
 
 UNEXPECTED_ERROR = "UnexpectedError"
@@ -31,7 +30,14 @@ def handle(app: Application, event: Any, context: LambdaContext) -> Mapping[str,
     app.telemetry.logger.append_keys(trigger=trigger.value)
     if trigger is Trigger.HTTP:
         return _answer_callback(app, event, context)
-    deadline = app.deadline(context)
+    return _clean(app, event, trigger, app.deadline(context))
+
+
+def _clean(app: Application, event: Any, trigger: Trigger, deadline: float) -> Mapping[str, Any]:
+    """The consumer's side: a batch, a sweep, or one event now. Only this side imports the
+    models (pydantic), idempotency and the VOD client; the HTTP route's cold start skips them."""
+    from vod_parts_cleanup.models import CleanupFailedError  # noqa: PLC0415 - see above
+
     if trigger is Trigger.SQS:
         return app.consumer.consume(event, deadline=deadline)
     if trigger is Trigger.DIRECT and is_sweep_request(event):
@@ -51,6 +57,8 @@ def handle(app: Application, event: Any, context: LambdaContext) -> Mapping[str,
 
 def _sweep(app: Application, event: Mapping[str, Any], deadline: float) -> Mapping[str, Any]:
     """A sweep (the schedule, or a person): its summary; a request it cannot run is rejected."""
+    from vod_parts_cleanup.models import CleanupFailedError  # noqa: PLC0415 - see _clean
+    from vod_parts_cleanup.pipeline import NOT_CONFIGURED  # noqa: PLC0415
     from vod_parts_cleanup.sweep import SweepRequestError, read_sweep_request  # noqa: PLC0415
 
     try:

@@ -6,7 +6,6 @@ but what it cannot trust never reaches VOD: it becomes an ``ignored`` or ``rejec
 result instead of an ``UploadEvent``.
 """
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -14,31 +13,26 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from vod_parts_cleanup.models import CleanupResult, CleanupStatus, Outcome, Trigger, UploadEvent
+from vod_parts_cleanup.envelopes import is_sweep_request
+from vod_parts_cleanup.json_body import (
+    MALFORMED_EVENT,
+)
+from vod_parts_cleanup.models import CleanupResult, CleanupStatus, Outcome, UploadEvent
 
 VIDEO_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
 UPLOAD_EVENT_TYPES = frozenset({"fileuploadcomplete", "uploadbyurlcomplete"})
 UPLOAD_BY_URL = "uploadbyurlcomplete"
 # The event the sweep queues for each upload it found (never sent by VOD itself).
 SWEEP_FOUND_EVENT_TYPE = "VodPartsCleanup:SweepFound"
-# A direct invocation that asks for a sweep: {"Sweep": {...}}.
-SWEEP_REQUEST_KEY = "Sweep"
 _SUCCESS = frozenset({"success", "succeed", "succeeded"})
 _FAILURE = frozenset({"fail", "failed", "failure"})
 # One published form writes milliseconds after a colon: 2026-11-20T08:15:30:123Z.
 _COLON_MILLISECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}):(\d{1,6})(Z?)$")
 
-MAX_JSON_DEPTH = 32
-
 # Error codes of rejected events: what was wrong with the input.
-MALFORMED_EVENT = "MalformedEvent"
 MISSING_VIDEO_ID = "MissingVideoId"
 INVALID_VIDEO_ID = "InvalidVideoId"
 UNKNOWN_STATUS = "UnknownStatus"
-
-
-class MalformedEventError(ValueError):
-    """The event body is not a JSON object, so nothing in it can be trusted or cleaned."""
 
 
 class VodNotification(BaseModel):
@@ -98,99 +92,6 @@ def _event_time(text: str) -> datetime | None:
     except ValidationError:
         return None
     return event_time if event_time.tzinfo else event_time.replace(tzinfo=UTC)
-
-
-def recognise_trigger(event: object) -> Trigger:
-    """Tell the AWS envelope apart by the keys each service always sends."""
-    if not isinstance(event, Mapping):
-        return Trigger.DIRECT
-    records = event.get("Records")
-    # An empty batch is answered like any batch (nothing to report), but only if nothing
-    # else is in the event: {"Records": [], "VideoId": ...} is a request to clean a video.
-    if (
-        isinstance(records, list)
-        and all(_is_sqs_record(r) for r in records)
-        and (records or event.keys() == {"Records"})
-    ):
-        return Trigger.SQS
-    request_context = event.get("requestContext")
-    if (
-        event.get("version") == "2.0"
-        and isinstance(request_context, Mapping)
-        and "http" in request_context
-    ):
-        return Trigger.HTTP
-    if _is_eventbridge_event(event):
-        return Trigger.EVENTBRIDGE
-    return Trigger.DIRECT
-
-
-def _is_sqs_record(record: object) -> bool:
-    """What SQS always sends; without a messageId a record could not even be reported back."""
-    return (
-        isinstance(record, Mapping)
-        and record.get("eventSource") == "aws:sqs"
-        and isinstance(record.get("messageId"), str)
-        and bool(record["messageId"])
-    )
-
-
-def notification_body(document: object) -> object:
-    """The VOD notification in a message body: the body itself, or the ``detail`` of an
-    EventBridge event (a rule may target the work queue with the whole event)."""
-    if isinstance(document, Mapping) and _is_eventbridge_event(document):
-        return document["detail"]
-    return document
-
-
-def _is_eventbridge_event(event: Mapping[str, Any]) -> bool:
-    return {"detail-type", "source", "detail"} <= event.keys()
-
-
-def decode_json_object(text: str | None) -> dict[str, Any]:
-    """Parse a message or request body that must hold one JSON object (nested at most
-    ``MAX_JSON_DEPTH`` deep: a VOD notification is flat, and deep nesting exhausts the parser)."""
-    if not isinstance(text, str) or not text.strip():
-        msg = "the body is empty"
-        raise MalformedEventError(msg)
-    if _nesting_depth(text) > MAX_JSON_DEPTH:
-        msg = f"the body nests deeper than {MAX_JSON_DEPTH} levels"
-        raise MalformedEventError(msg)
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        msg = "the body is not valid JSON"
-        raise MalformedEventError(msg) from None
-    if not isinstance(document, dict):
-        msg = f"the body is a JSON {type(document).__name__}, not an object"
-        raise MalformedEventError(msg)
-    return document
-
-
-def _nesting_depth(text: str) -> int:
-    """How deep brackets nest outside JSON strings, found without parsing."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for character in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif character == "\\":
-                escaped = True
-            elif character == '"':
-                in_string = False
-        elif character == '"':
-            in_string = True
-        elif character in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif character in "]}":
-            depth -= 1
-    return deepest
-
-
-def is_sweep_request(body: object) -> bool:
-    return isinstance(body, Mapping) and SWEEP_REQUEST_KEY in body and "VideoId" not in body
 
 
 def read_notification(body: object) -> UploadEvent | CleanupResult:

@@ -10,6 +10,7 @@ Operation) has a second set, ``service`` with those details, for dashboards.
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,7 +18,10 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
     AmazonCloudWatchEMFProvider,
 )
 
-from vod_parts_cleanup.models import CleanupResult, CleanupStatus, ErrorKind, Outcome
+from vod_parts_cleanup.vocabulary import CleanupStatus, ErrorKind, Outcome
+
+if TYPE_CHECKING:  # the models need pydantic, which the HTTP route's cold start skips
+    from vod_parts_cleanup.models import CleanupResult
 
 
 class MetricName(StrEnum):
@@ -80,7 +84,7 @@ class CleanupMetrics:
         self._namespace = namespace
         self._service = service
 
-    def count_result(self, result: CleanupResult) -> None:
+    def count_result(self, result: "CleanupResult") -> None:
         self._emit(
             METRIC_FOR_STATUS[result.status],
             MetricUnit.Count,
@@ -114,9 +118,13 @@ class CleanupMetrics:
         """An HTTP callback not accepted (401, or 5xx before authentication could finish)."""
         self._emit(MetricName.CALLBACK_REJECTED, MetricUnit.Count, 1, reason=reason)
 
-    def count_callback_queued(self, outcome: Outcome | None) -> None:
-        """An HTTP callback handed to the work queue, for the consumer to clean."""
-        self._emit(MetricName.CALLBACK_QUEUED, MetricUnit.Count, 1, outcome=outcome)
+    def count_callback_queued(self) -> None:
+        """An HTTP callback handed to the work queue, for the consumer to read and clean."""
+        self._emit(MetricName.CALLBACK_QUEUED, MetricUnit.Count, 1)
+
+    def count_body_rejected(self) -> None:
+        """A body refused before it was read (not one JSON object, too large)."""
+        self._emit(MetricName.EVENT_REJECTED, MetricUnit.Count, 1)
 
     def count_sweep(self, *, candidates: int, queued: int, too_young: int, pages: int) -> None:
         """One sweep's figures, each one record (a sweep runs hourly: a handful of records)."""
@@ -165,7 +173,7 @@ class Telemetry:
     metrics: CleanupMetrics
     logger: Logger
 
-    def account_for(self, result: CleanupResult) -> None:
+    def account_for(self, result: "CleanupResult") -> None:
         """Count and log a finished result, including events that never needed VOD."""
         self.metrics.count_result(result)
         shown = {"result": result.to_json_dict()}
@@ -180,8 +188,10 @@ class Telemetry:
         else:
             self.logger.info("event handled", extra=shown)
 
-    def reject_body(self, error_code: str, detail: str) -> CleanupResult:
+    def reject_body(self, error_code: str, detail: str) -> "CleanupResult":
         """A body that cannot be used (unreadable, too large): rejected, counted, logged."""
+        from vod_parts_cleanup.models import CleanupResult  # noqa: PLC0415 - see above
+
         result = CleanupResult(
             video_id=None,
             outcome=None,

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vod_parts_cleanup.intake import notification_body, read_notification
+from vod_parts_cleanup.envelopes import notification_body
+from vod_parts_cleanup.intake import read_notification
 from vod_parts_cleanup.models import CleanupFailedError, CleanupResult, ErrorKind, UploadEvent
 from vod_parts_cleanup.observability import Telemetry
 from vod_parts_cleanup.settings import SettingsError

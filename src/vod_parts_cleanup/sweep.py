@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vod_parts_cleanup.clock import Clock
-from vod_parts_cleanup.intake import SWEEP_FOUND_EVENT_TYPE, SWEEP_REQUEST_KEY
+from vod_parts_cleanup.envelopes import SWEEP_REQUEST_KEY
+from vod_parts_cleanup.intake import SWEEP_FOUND_EVENT_TYPE
 from vod_parts_cleanup.models import VIDEO_STATUS_UPLOADING, VIDEO_STATUSES, Trigger
 from vod_parts_cleanup.observability import Telemetry
 from vod_parts_cleanup.settings import Settings

@@ -10,10 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from vod_parts_cleanup.aws_clients import OutOfTimeError
-from vod_parts_cleanup.models import Trigger
+from vod_parts_cleanup.aws_json import AwsCallError, AwsJsonClient
+from vod_parts_cleanup.vocabulary import Trigger
 
 TRIGGER_ATTRIBUTE = "trigger"
 SEND_BATCH = 10  # SQS takes at most ten messages a request
@@ -72,9 +71,11 @@ class HandOffFailedError(Exception):
 
 
 class WorkQueue:
-    """The queue, through the function's one SQS client."""
+    """The queue, through the function's one SQS client (AWS's JSON protocol, without
+    botocore: the HTTP route hands off on its cold start, and botocore's import alone costs
+    more than that start may)."""
 
-    def __init__(self, queue_url: str, sqs_client: Any) -> None:
+    def __init__(self, queue_url: str, sqs_client: AwsJsonClient) -> None:
         self._queue_url = queue_url
         self._client = sqs_client
 
@@ -92,24 +93,30 @@ class WorkQueue:
                 for number, body in enumerate(bodies[start : start + SEND_BATCH])
             ]
             try:
-                answer = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
-            except (BotoCoreError, ClientError, OutOfTimeError):
+                answer = self._client.call(
+                    "SendMessageBatch", {"QueueUrl": self._queue_url, "Entries": entries}
+                )
+            except (AwsCallError, OutOfTimeError):
                 break
-            taken += len(answer.get("Successful", []))
+            successful = answer.get("Successful")
+            taken += len(successful) if isinstance(successful, list) else 0
         return taken
 
     def hand_off(self, body: str, attributes: Mapping[str, str]) -> str:
         """Queue the body; return the SQS MessageId, or raise HandOffFailedError."""
+        request = {
+            "QueueUrl": self._queue_url,
+            "MessageBody": body,
+            "MessageAttributes": _message_attributes(attributes),
+        }
         try:
-            response = self._client.send_message(
-                QueueUrl=self._queue_url,
-                MessageBody=body,
-                MessageAttributes=_message_attributes(attributes),
-            )
-        except (BotoCoreError, ClientError, OutOfTimeError) as error:
-            reason = type(error).__name__
-            if isinstance(error, ClientError):
-                reason = str(error.response.get("Error", {}).get("Code") or reason)
+            response = self._client.call("SendMessage", request)
+        except (AwsCallError, OutOfTimeError) as error:
+            reason = error.code if isinstance(error, AwsCallError) else type(error).__name__
             msg = f"the work queue did not take the message: {reason}"
             raise HandOffFailedError(msg) from None
-        return str(response["MessageId"])
+        message_id = response.get("MessageId")
+        if not isinstance(message_id, str):
+            msg = "the work queue did not take the message: its answer has no MessageId"
+            raise HandOffFailedError(msg)
+        return message_id

@@ -127,7 +127,7 @@ def allowed(template: dict[str, Any], name: str, action: str) -> list[Any]:
 
 
 def setting_default(field: str) -> Any:
-    return Settings.model_fields[field].default
+    return Settings.default_of(field)
 
 
 # --- the functions -----------------------------------------------------------------------

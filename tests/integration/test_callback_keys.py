@@ -1,14 +1,16 @@
-"""The callback auth keys read from Secrets Manager (moto) with Powertools Parameters: the
-shapes the secret may take, re-reading after a mismatch without letting a flood starve a
-rotation, and the last keys kept while the secret cannot be read."""
+"""The callback auth keys read from Secrets Manager (a moto server, over real HTTP) with the
+receiver's own client: the shapes the secret may take, re-reading after a mismatch without
+letting a flood starve a rotation, and the last keys kept while the secret cannot be read."""
 
 import json
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from tests.conftest import vod_signature
+from vod_parts_cleanup.aws_json import SECRETS_MANAGER, AwsJsonClient, aws_access_from
 from vod_parts_cleanup.callback_auth import (
     KEY_REREAD_INTERVAL_SECONDS,
     CallbackAuthenticator,
@@ -21,8 +23,21 @@ URL = "https://www.example.com/your/callback"
 SIGNED_AT = 1519375990
 
 
-def provider(secrets_client: Any) -> SecretsProvider:
-    return SecretsProvider(boto3_client=secrets_client)
+class CountedSecretsManager(AwsJsonClient):
+    """The real client, counting the calls it makes."""
+
+    def __init__(self) -> None:
+        super().__init__(SECRETS_MANAGER, aws_access_from(os.environ))
+        self.calls: list[str] = []
+
+    def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        self.calls.append(operation)
+        return super().call(operation, request)
+
+
+@pytest.fixture
+def secrets_manager(aws_endpoints: str) -> CountedSecretsManager:
+    return CountedSecretsManager()
 
 
 @pytest.mark.parametrize(
@@ -35,12 +50,12 @@ def provider(secrets_client: Any) -> SecretsProvider:
     ],
 )
 def test_the_secret_holds_the_key_or_both_keys(
-    secrets: Any, secret: str, keys: tuple[str, ...]
+    secrets: Any, secrets_manager: AwsJsonClient, secret: str, keys: tuple[str, ...]
 ) -> None:
     secrets.create_secret(Name="callback-key", SecretString=secret)
     assert (
         SecretsManagerCallbackKeys(
-            "callback-key", secrets=provider(secrets), max_age_seconds=300
+            "callback-key", secrets_manager=secrets_manager, max_age_seconds=300
         ).keys()
         == keys
     )
@@ -50,21 +65,25 @@ def test_the_secret_holds_the_key_or_both_keys(
     "secret",
     [json.dumps({"NextAuthKey": "next"}), json.dumps({"AuthKey": 7}), "{not json", "   "],
 )
-def test_a_secret_of_another_shape_is_named_but_never_shown(secrets: Any, secret: str) -> None:
+def test_a_secret_of_another_shape_is_named_but_never_shown(
+    secrets: Any, secrets_manager: AwsJsonClient, secret: str
+) -> None:
     secrets.create_secret(Name="callback-key", SecretString=secret)
     with pytest.raises(CallbackAuthUnavailableError) as unavailable:
         SecretsManagerCallbackKeys(
-            "callback-key", secrets=provider(secrets), max_age_seconds=300
+            "callback-key", secrets_manager=secrets_manager, max_age_seconds=300
         ).keys()
     assert "callback-key" in str(unavailable.value)
     assert "next" not in str(unavailable.value).replace("NextAuthKey", "")
 
 
-def test_a_changed_secret_is_read_again_at_most_once_a_second(secrets: Any) -> None:
+def test_a_changed_secret_is_read_again_at_most_once_a_second(
+    secrets: Any, secrets_manager: AwsJsonClient
+) -> None:
     secrets.create_secret(Name="callback-key", SecretString="first")
     now = [1000.0]
     keys = SecretsManagerCallbackKeys(
-        "callback-key", secrets=provider(secrets), max_age_seconds=300, clock=lambda: now[0]
+        "callback-key", secrets_manager=secrets_manager, max_age_seconds=300, clock=lambda: now[0]
     )
     assert keys.keys() == ("first",)
     secrets.put_secret_value(SecretId="callback-key", SecretString="second")
@@ -78,19 +97,14 @@ def test_a_changed_secret_is_read_again_at_most_once_a_second(secrets: Any) -> N
 
 
 def test_a_flood_of_bad_signatures_does_not_starve_the_first_callback_of_a_new_key(
-    secrets: Any,
+    secrets: Any, secrets_manager: CountedSecretsManager
 ) -> None:
     """VOD retries a callback about a second apart: after a rotation, its first callbacks
     signed with the new key meet a fresh read, however many bad requests came before."""
     secrets.create_secret(Name="callback-key", SecretString="old-key")
     now = [float(SIGNED_AT)]
-    reads: list[str] = []
-    client = provider(secrets)
-    client.client.meta.events.register(
-        "before-call.secrets-manager.GetSecretValue", lambda **_: reads.append("read")
-    )
     keys = SecretsManagerCallbackKeys(
-        "callback-key", secrets=client, max_age_seconds=300, clock=lambda: now[0]
+        "callback-key", secrets_manager=secrets_manager, max_age_seconds=300, clock=lambda: now[0]
     )
     check = CallbackAuthenticator(
         callback_urls=(URL,), keys=keys, max_skew_seconds=300, clock=lambda: now[0]
@@ -100,7 +114,8 @@ def test_a_flood_of_bad_signatures_does_not_starve_the_first_callback_of_a_new_k
     for _ in range(100):  # a flood within one second
         with pytest.raises(CallbackRejectedError):
             check.authenticate(bad)
-    assert len(reads) <= 2  # the first read, and at most one re-read in that second
+    # the first read, and at most one re-read in that second
+    assert len(secrets_manager.calls) <= 2
     genuine = {
         "x-vod-timestamp": str(SIGNED_AT),
         "x-vod-signature": vod_signature(URL, SIGNED_AT, "new-key"),
@@ -109,11 +124,13 @@ def test_a_flood_of_bad_signatures_does_not_starve_the_first_callback_of_a_new_k
     assert check.authenticate(genuine).timestamp == SIGNED_AT
 
 
-def test_the_last_keys_read_serve_while_the_secret_cannot_be_read(secrets: Any) -> None:
+def test_the_last_keys_read_serve_while_the_secret_cannot_be_read(
+    secrets: Any, secrets_manager: AwsJsonClient
+) -> None:
     secrets.create_secret(Name="callback-key", SecretString="the-key")
     now = [1000.0]
     keys = SecretsManagerCallbackKeys(
-        "callback-key", secrets=provider(secrets), max_age_seconds=0, clock=lambda: now[0]
+        "callback-key", secrets_manager=secrets_manager, max_age_seconds=0, clock=lambda: now[0]
     )
     assert keys.keys() == ("the-key",)
     secrets.delete_secret(SecretId="callback-key", ForceDeleteWithoutRecovery=True)
@@ -121,7 +138,7 @@ def test_the_last_keys_read_serve_while_the_secret_cannot_be_read(secrets: Any) 
     now[0] += KEY_REREAD_INTERVAL_SECONDS
     assert keys.reread() is None
     fresh = SecretsManagerCallbackKeys(
-        "callback-key", secrets=provider(secrets), max_age_seconds=0, clock=lambda: now[0]
+        "callback-key", secrets_manager=secrets_manager, max_age_seconds=0, clock=lambda: now[0]
     )
     with pytest.raises(CallbackAuthUnavailableError):  # nothing read yet: nothing to serve
         fresh.keys()

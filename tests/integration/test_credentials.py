@@ -24,12 +24,8 @@ VIDEO_ID = "3c9d5e0f1a2b4c6d8e0f1a2b3c4d5e6f"
 
 
 def secret_settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "access_key_id": None,
-            "access_key_secret": None,
-            "credentials_secret_id": SECRET_ID,
-        }
+    return settings.with_changes(
+        access_key_id=None, access_key_secret=None, credentials_secret_id=SECRET_ID
     )
 
 
@@ -97,7 +93,7 @@ def test_an_unusable_secret_is_a_configuration_error_that_shows_no_value(
 
 
 def test_no_credentials_at_all_is_a_clear_configuration_error(settings: Settings) -> None:
-    bare = settings.model_copy(update={"access_key_id": None, "access_key_secret": None})
+    bare = settings.with_changes(access_key_id=None, access_key_secret=None)
     with pytest.raises(SettingsError, match="ALIBABA_CLOUD_ACCESS_KEY_ID"):
         build_credential_client(bare)
 

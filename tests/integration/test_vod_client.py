@@ -10,12 +10,11 @@ from alibabacloud_tea_openapi.utils_models import Config
 from alibabacloud_vod20170321.client import Client as OfficialVodClient
 from alibabacloud_vod20170321.models import DeleteMultipartUploadRequest
 from darabonba.runtime import RuntimeOptions
-from pydantic import SecretStr
 
 from tests.conftest import FastClock, vod_client_for
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
-from vod_parts_cleanup.settings import Settings
+from vod_parts_cleanup.settings import Secret, Settings
 from vod_parts_cleanup.vod_client import VodCall, VodClient, build_openapi_client
 
 VIDEO_ID = "5aed81b74ba84920be578cdfe004af4b"
@@ -220,7 +219,7 @@ def test_a_wrong_secret_is_a_configuration_error_that_names_no_secret(
 ) -> None:
     stand_in.add_video(VIDEO_ID)
     wrong = "wrong-secret-value-123"
-    client = vod_client(settings, access_key_secret=SecretStr(wrong))
+    client = vod_client(settings, access_key_secret=Secret(wrong))
     with pytest.raises(CleanupFailedError) as failure:
         client.delete_multipart_upload(VIDEO_ID, deadline=None)
     assert (failure.value.kind, failure.value.error_code) == (
@@ -245,7 +244,7 @@ def test_an_unknown_access_key_is_a_configuration_error(
 def test_an_sts_token_is_sent(settings: Settings) -> None:
     with LocalVod(security_token="sts-token-for-tests") as sts_vod:
         sts_vod.add_video(VIDEO_ID)
-        sts_settings = settings.model_copy(update={"vod_endpoint": sts_vod.endpoint})
+        sts_settings = settings.with_changes(vod_endpoint=sts_vod.endpoint)
         without_token = vod_client(sts_settings)
         with pytest.raises(CleanupFailedError):
             without_token.delete_multipart_upload(VIDEO_ID, deadline=None)

@@ -7,12 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import load_event
-from vod_parts_cleanup.intake import (
-    MalformedEventError,
-    decode_json_object,
-    read_notification,
-    recognise_trigger,
-)
+from vod_parts_cleanup.envelopes import recognise_trigger
+from vod_parts_cleanup.intake import read_notification
+from vod_parts_cleanup.json_body import MalformedEventError, decode_json_object
 from vod_parts_cleanup.models import CleanupResult, CleanupStatus, Outcome, Trigger, UploadEvent
 
 VIDEO_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"

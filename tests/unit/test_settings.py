@@ -2,7 +2,7 @@
 
 import pytest
 
-from vod_parts_cleanup.settings import Settings, SettingsError
+from vod_parts_cleanup.settings import Secret, Settings, SettingsError
 
 
 def test_defaults_reach_vod_in_shanghai_over_https() -> None:
@@ -106,3 +106,64 @@ def test_the_callback_settings_are_read() -> None:
 def test_callbacks_default_to_a_five_minute_window_and_no_url() -> None:
     settings = Settings.from_environment({})
     assert (settings.callback_urls, settings.callback_max_skew_seconds) == ((), 300)
+
+
+def test_values_given_in_code_follow_the_same_rules() -> None:
+    """Tests and the local tools build settings in code: the rules still hold."""
+    with pytest.raises(SettingsError, match="VOD_MAX_ATTEMPTS"):
+        Settings(max_attempts=0)
+    with pytest.raises(SettingsError, match="loopback"):
+        Settings.from_environment({}).with_changes(vod_protocol="http")
+    assert Settings(connect_timeout_ms="300").connect_timeout_ms == 300  # type: ignore[arg-type]
+
+
+def test_a_secret_given_in_code_is_hidden_too() -> None:
+    settings = Settings(callback_auth_key="in-code-key")  # type: ignore[arg-type]
+    assert isinstance(settings.callback_auth_key, Secret)
+    assert settings.callback_auth_key.get_secret_value() == "in-code-key"
+    assert "in-code-key" not in repr(settings) and "in-code-key" not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field", "expected"),
+    [
+        ("VOD_CALLBACK_CONFIRM_UPLOAD", "false", "callback_confirm_upload", False),
+        ("POWERTOOLS_TRACE_DISABLED", "0", "trace_disabled", False),
+        ("VOD_CALLS_PER_SECOND", "2.5", "vod_calls_per_second", 2.5),
+        ("SWEEP_STATUSES", "UploadFail", "sweep_statuses", ("UploadFail",)),
+    ],
+)
+def test_each_kind_of_value_is_read(
+    variable: str, value: str, field: str, expected: object
+) -> None:
+    assert getattr(Settings.from_environment({variable: value}), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("VOD_CALLBACK_CONFIRM_UPLOAD", "maybe"),
+        ("VOD_CALLS_PER_SECOND", "0"),
+        ("SWEEP_STATUSES", "Finished"),
+        ("SWEEP_STATUSES", ","),
+        ("IDEMPOTENCY_TABLE_NAME", "no spaces allowed"),
+    ],
+)
+def test_each_kind_of_bad_value_is_refused(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_environment({variable: value})
+
+
+def test_aws_access_comes_from_the_same_environment() -> None:
+    settings = Settings.from_environment(
+        {
+            "AWS_REGION": "eu-central-1",
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "aws-secret-value",
+            "AWS_SESSION_TOKEN": "aws-session-token",
+            "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:4566",
+        }
+    )
+    assert settings.aws.region == "eu-central-1"
+    assert settings.aws.service_endpoint_urls == {"SQS": "http://127.0.0.1:4566"}
+    assert "aws-secret-value" not in repr(settings) and "aws-session-token" not in repr(settings)

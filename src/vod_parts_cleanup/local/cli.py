@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
-from vod_parts_cleanup.intake import recognise_trigger
+from vod_parts_cleanup.envelopes import recognise_trigger
 from vod_parts_cleanup.local.backfill import (
     BackfillSummary,
     as_json,

@@ -17,14 +17,11 @@ from typing import Any, cast
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vod_parts_cleanup.application import Application, LambdaHandler
+from vod_parts_cleanup.aws_json import SECRETS_MANAGER, SQS, aws_access_from
+from vod_parts_cleanup.envelopes import notification_body, recognise_trigger
 from vod_parts_cleanup.handler import handle
-from vod_parts_cleanup.intake import (
-    MalformedEventError,
-    decode_json_object,
-    notification_body,
-    read_notification,
-    recognise_trigger,
-)
+from vod_parts_cleanup.intake import read_notification
+from vod_parts_cleanup.json_body import MalformedEventError, decode_json_object
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.local.sqs import LOCAL_REGION, delete_done, lambda_sqs_event, receive_all
 from vod_parts_cleanup.local.vod_server import (
@@ -143,12 +140,23 @@ def _embed_aws(world: LocalWorld, stack: contextlib.ExitStack) -> None:
     from moto import mock_aws  # noqa: PLC0415
 
     from vod_parts_cleanup.local.dynamodb import create_idempotency_table  # noqa: PLC0415
+    from vod_parts_cleanup.local.moto_server import moto_server_endpoint  # noqa: PLC0415
 
     for variable, value in LOCAL_AWS_ENVIRONMENT.items():
         os.environ.setdefault(variable, value)
     stack.enter_context(mock_aws())
+    # The receiver's own SQS and Secrets Manager client speaks real HTTP: to moto's server,
+    # which shares the patched clients' state.
+    endpoint = stack.enter_context(moto_server_endpoint())
+    aws = aws_access_from(
+        LOCAL_AWS_ENVIRONMENT
+        | {
+            f"AWS_ENDPOINT_URL_{service.endpoint_variable}": endpoint
+            for service in (SQS, SECRETS_MANAGER)
+        }
+    )
     table = create_idempotency_table(boto3.client("dynamodb", region_name=LOCAL_REGION))
-    updates: dict[str, Any] = {"idempotency_table_name": table}
+    updates: dict[str, Any] = {"idempotency_table_name": table, "aws": aws}
     world.notes.append(
         "no IDEMPOTENCY_TABLE_NAME configured: using an embedded DynamoDB (moto) with the "
         "table from template.yaml"

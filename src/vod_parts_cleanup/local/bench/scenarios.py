@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol
 
-from pydantic import SecretStr
-
 from vod_parts_cleanup.application import Application
 from vod_parts_cleanup.handler import handle
 from vod_parts_cleanup.local.bench.rows import BUDGET_PER_SECOND, Observed, VodRequest
@@ -49,7 +47,7 @@ from vod_parts_cleanup.local.vod_server import (
     LOCAL_ACCESS_KEY_SECRET,
     LocalVod,
 )
-from vod_parts_cleanup.settings import Settings
+from vod_parts_cleanup.settings import Secret, Settings
 
 CONSUMERS = 2  # the SQS trigger's maximum concurrency (template.yaml)
 # API Gateway invokes as many receivers as callbacks arrive at once; 10 covers 50/s.
@@ -156,7 +154,7 @@ class Ours:
     def receiver(self, stage: Stage, work_queue: WorkQueue) -> Handler:
         settings = Settings(
             callback_urls=(callback_url_of(callback_template()),),
-            callback_auth_key=SecretStr(LOCAL_CALLBACK_AUTH_KEY),
+            callback_auth_key=Secret(LOCAL_CALLBACK_AUTH_KEY),
             work_queue_url=work_queue.url,
         )
         application = Application(settings)

@@ -8,7 +8,6 @@ them, and the cold-start processes, one AWS to share over real HTTP.
 
 import contextlib
 import json
-import logging
 import os
 import threading
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 from vod_parts_cleanup.local.dynamodb import create_idempotency_table
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
+from vod_parts_cleanup.local.moto_server import MotoServerError, moto_server_endpoint
 from vod_parts_cleanup.local.runner import LOCAL_AWS_ENVIRONMENT
 from vod_parts_cleanup.local.sqs import delete_done, lambda_sqs_event, receive_all
 from vod_parts_cleanup.local.vod_catalog import Video, format_time
@@ -47,24 +47,16 @@ class BenchError(Exception):
 def moto_server() -> Iterator[str]:
     """A moto server on loopback for as long as the block runs; its endpoint URL, which AWS
     clients built in this process meanwhile reach (AWS_ENDPOINT_URL)."""
-    try:
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - needs flask
-    except ImportError as error:
-        msg = f"the moto server needs flask and flask-cors ({error}): run `make bench`"
-        raise BenchError(msg) from None
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    # darabonba would send even loopback calls through a proxy from the environment.
-    changes: dict[str, str | None] = dict.fromkeys(_PROXY_VARIABLES)
-    changes |= {**LOCAL_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}
-    try:
-        with _environment(changes):
-            yield endpoint
-    finally:
-        server.stop()
+    with contextlib.ExitStack() as stack:
+        try:
+            endpoint = stack.enter_context(moto_server_endpoint())
+        except MotoServerError as error:
+            raise BenchError(str(error)) from None
+        # darabonba would send even loopback calls through a proxy from the environment.
+        changes: dict[str, str | None] = dict.fromkeys(_PROXY_VARIABLES)
+        changes |= {**LOCAL_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}
+        stack.enter_context(_environment(changes))
+        yield endpoint
 
 
 @contextlib.contextmanager
