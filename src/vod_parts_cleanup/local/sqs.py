@@ -58,7 +58,12 @@ def receive_all(
 def delete_done(
     sqs_client: Any, queue_url: str, messages: Sequence[Mapping[str, Any]], failed_ids: set[str]
 ) -> None:
-    """Delete what the batch finished, as the event source mapping does; keep the failures."""
-    for message in messages:
-        if message["MessageId"] not in failed_ids:
-            sqs_client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    """Delete what the batch finished, as the event source mapping does (a DeleteMessageBatch
+    per ten); keep the failures. A message SQS fails to delete comes back, as in Lambda."""
+    done = [message for message in messages if message["MessageId"] not in failed_ids]
+    for start in range(0, len(done), 10):
+        entries = [
+            {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"]}
+            for number, message in enumerate(done[start : start + 10])
+        ]
+        sqs_client.delete_message_batch(QueueUrl=queue_url, Entries=entries)

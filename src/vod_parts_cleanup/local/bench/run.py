@@ -38,6 +38,7 @@ from vod_parts_cleanup.local.bench.world import (
     VISIBILITY_TIMEOUT_SECONDS,
     VOD_RATE_LIMITS,
     Aws,
+    BatchingPolicy,
     BenchError,
     moto_server,
 )
@@ -87,12 +88,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _print_settings(args: argparse.Namespace, out: TextIO) -> None:
     limits = ", ".join(f"{action} {limit:g}/s" for action, limit in VOD_RATE_LIMITS.items())
+    batching = BatchingPolicy.from_template()
     lines = [
         f"VOD stand-in: rate limits {limits}; latency as each scenario says",
         f"work queue (moto server on loopback): visibility timeout {VISIBILITY_TIMEOUT_SECONDS} s, "
         f"dead-letter queue after {MAX_RECEIVES} receives",
-        f"consumers: {CONSUMERS} execution environments (threads), batches of 10; ours paced "
-        f"to {BUDGET_PER_SECOND:g} DeleteMultipartUpload/s shared by {CONSUMERS}",
+        f"consumers: {CONSUMERS} execution environments (threads), batches of up to "
+        f"{batching.batch_size} gathered for up to {batching.window_seconds:g} s (template.yaml); "
+        f"ours paced to {BUDGET_PER_SECOND:g} DeleteMultipartUpload/s shared by {CONSUMERS}",
         f"burst: {args.callbacks} signed callbacks at {CALLBACKS_PER_SECOND:g}/s to up to "
         f"{RECEIVER_ENVIRONMENTS} receiver environments; VOD tries each {CALLBACK_ATTEMPTS} "
         "times ~1 s apart, then drops it",

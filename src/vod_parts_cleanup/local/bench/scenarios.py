@@ -157,9 +157,7 @@ class Ours:
             callback_auth_key=Secret(LOCAL_CALLBACK_AUTH_KEY),
             work_queue_url=work_queue.url,
         )
-        application = Application(settings)
-        application.aws.client("sqs")
-        return application.wrap(handle)
+        return Application(settings).wrap(handle)
 
 
 class Naive:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from vod_parts_cleanup.local.dynamodb import create_idempotency_table
+from vod_parts_cleanup.local.dynamodb import create_idempotency_table, load_template
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
 from vod_parts_cleanup.local.moto_server import MotoServerError, moto_server_endpoint
 from vod_parts_cleanup.local.runner import LOCAL_AWS_ENVIRONMENT
@@ -31,7 +31,7 @@ VISIBILITY_TIMEOUT_SECONDS = 6
 MAX_RECEIVES = 5  # template.yaml's maxReceiveCount: then the dead-letter queue
 VOD_RATE_LIMITS = {"DeleteMultipartUpload": 10.0, "GetVideoInfo": 100.0, "GetVideoInfos": 100.0}
 CONSUMER_TIMEOUT_SECONDS = 60.0  # template.yaml: CleanupFunction's Timeout
-BATCH_SIZE = 10
+SQS_MESSAGES_PER_REQUEST = 10  # the most ReceiveMessage returns and SendMessageBatch takes
 _EMPTY_POLL_PAUSE_SECONDS = 0.05
 _SETTLED_CHECK_SECONDS = 0.1
 _PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY")
@@ -113,10 +113,10 @@ class Aws:
         return create_idempotency_table(self.dynamodb, name)
 
     def send(self, queue: WorkQueue, bodies: Sequence[str]) -> None:
-        for start in range(0, len(bodies), BATCH_SIZE):
+        for start in range(0, len(bodies), SQS_MESSAGES_PER_REQUEST):
             entries = [
                 {"Id": str(index), "MessageBody": body}
-                for index, body in enumerate(bodies[start : start + BATCH_SIZE])
+                for index, body in enumerate(bodies[start : start + SQS_MESSAGES_PER_REQUEST])
             ]
             answer = self.sqs.send_message_batch(QueueUrl=queue.url, Entries=entries)
             if answer.get("Failed"):
@@ -135,7 +135,9 @@ class Aws:
         found: list[str] = []
         while True:
             answer = self.sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=BATCH_SIZE, VisibilityTimeout=3_600
+                QueueUrl=url,
+                MaxNumberOfMessages=SQS_MESSAGES_PER_REQUEST,
+                VisibilityTimeout=3_600,
             )
             messages = answer.get("Messages", [])
             if not messages:
@@ -186,11 +188,28 @@ class Deliveries:
             return sum(count - 1 for count in self._received.values())
 
 
+@dataclass(frozen=True)
+class BatchingPolicy:
+    """How template.yaml's event source mapping gathers a batch for the consumer."""
+
+    batch_size: int
+    window_seconds: float
+
+    @classmethod
+    def from_template(cls) -> "BatchingPolicy":
+        resources = load_template()["Resources"]
+        events = resources["CleanupFunction"]["Properties"]["Events"].values()
+        [trigger] = [event["Properties"] for event in events if event["Type"] == "SQS"]
+        window = float(trigger.get("MaximumBatchingWindowInSeconds", 0))
+        return cls(batch_size=int(trigger["BatchSize"]), window_seconds=window)
+
+
 @dataclass
 class SqsTrigger:
-    """Lambda's SQS event source mapping for one execution environment: receive up to 10,
-    invoke, delete what the batch response did not report; the rest reappears after the
-    visibility timeout (and after 5 receives goes to the dead-letter queue)."""
+    """Lambda's SQS event source mapping for one execution environment: gather up to the
+    batch size within the batching window, invoke, delete what the batch response did not
+    report; the rest reappears after the visibility timeout (and after 5 receives goes to
+    the dead-letter queue)."""
 
     handler: Handler
     queue: WorkQueue
@@ -198,17 +217,38 @@ class SqsTrigger:
     deliveries: Deliveries
     receive_lock: threading.Lock
     """moto's ReceiveMessage is not atomic: two at once can hand out one message twice."""
+    batching: BatchingPolicy
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            with self.receive_lock:
-                messages = receive_all(self.sqs, self.queue.url, limit=BATCH_SIZE)
+            messages = self._gather(stop)
             if not messages:
                 stop.wait(_EMPTY_POLL_PAUSE_SECONDS)
                 continue
             self.deliveries.count(messages)
             failed = self._invoke(messages)
             delete_done(self.sqs, self.queue.url, messages, failed)
+
+    def _gather(self, stop: threading.Event) -> list[dict[str, Any]]:
+        """A batch: once a message is in hand, more until the batch is full or the window
+        since the first has passed."""
+        messages = self._receive(self.batching.batch_size)
+        window_ends = time.monotonic() + self.batching.window_seconds
+        while (
+            messages
+            and len(messages) < self.batching.batch_size
+            and time.monotonic() < window_ends
+            and not stop.is_set()
+        ):
+            more = self._receive(self.batching.batch_size - len(messages))
+            messages += more
+            if not more:
+                stop.wait(_EMPTY_POLL_PAUSE_SECONDS)
+        return messages
+
+    def _receive(self, limit: int) -> list[dict[str, Any]]:
+        with self.receive_lock:
+            return receive_all(self.sqs, self.queue.url, limit=min(limit, SQS_MESSAGES_PER_REQUEST))
 
     def _invoke(self, messages: Sequence[Mapping[str, Any]]) -> set[str]:
         """The MessageIds to keep: those reported, or the whole batch if the handler raised."""
@@ -231,9 +271,10 @@ def sqs_triggers(handlers: Sequence[Handler], queue: WorkQueue | None) -> Iterat
     import boto3  # noqa: PLC0415 - a development dependency, loaded on use
 
     stop, receive_lock = threading.Event(), threading.Lock()
+    batching = BatchingPolicy.from_template()
     # Clients are built here, one at a time: boto3's default session is not thread-safe.
     triggers = [
-        SqsTrigger(handler, queue, boto3.client("sqs"), deliveries, receive_lock)
+        SqsTrigger(handler, queue, boto3.client("sqs"), deliveries, receive_lock, batching)
         for handler in handlers
     ]
     threads = [
