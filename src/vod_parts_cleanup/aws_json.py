@@ -108,12 +108,33 @@ class AwsAccess:
     service_endpoint_urls: Mapping[str, str] = field(default_factory=dict)
 
     def endpoint_for(self, service: AwsService) -> str:
-        """The service's own override, else the global one, else AWS's regional endpoint."""
+        """The service's own override, else the global one, else AWS's regional endpoint (in
+        the region's partition: China's regions answer under amazonaws.com.cn)."""
         return (
             self.service_endpoint_urls.get(service.endpoint_variable)
             or self.endpoint_url
-            or f"https://{service.signing_name}.{self.region}.amazonaws.com"
+            or f"https://{service.signing_name}.{self.region}.{dns_suffix(self.region)}"
         )
+
+
+# Each partition's region prefix and domain, as botocore's partitions.json has them.
+_PARTITION_DNS_SUFFIXES = (
+    ("cn-", "amazonaws.com.cn"),
+    ("eusc-", "amazonaws.eu"),
+    ("us-isob-", "sc2s.sgov.gov"),
+    ("us-isof-", "csp.hci.ic.gov"),
+    ("us-iso-", "c2s.ic.gov"),
+    ("eu-isoe-", "cloud.adc-e.uk"),
+)
+
+
+def dns_suffix(region: str) -> str:
+    """The domain of the region's partition (amazonaws.com for the commercial regions and
+    GovCloud)."""
+    return next(
+        (suffix for prefix, suffix in _PARTITION_DNS_SUFFIXES if region.startswith(prefix)),
+        "amazonaws.com",
+    )
 
 
 def aws_access_from(environment: Mapping[str, str]) -> AwsAccess:

@@ -276,6 +276,31 @@ def test_the_service_endpoint_wins_over_the_global_one_over_aws() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "region",
+    [
+        "us-east-1",
+        "eu-central-1",
+        "ap-southeast-1",
+        "cn-north-1",
+        "cn-northwest-1",
+        "us-gov-west-1",
+    ],
+)
+@pytest.mark.parametrize("service", [SQS, SECRETS_MANAGER])
+def test_the_regional_endpoint_is_botocores(region: str, service: AwsService) -> None:
+    """Where botocore would send the call, in every partition a user may run in (AWS China's
+    regions pair naturally with VOD's Chinese regions)."""
+    session = botocore.session.Session()
+    client = session.create_client(
+        service.signing_name,
+        region_name=region,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="example",
+    )
+    assert AwsAccess(region, None).endpoint_for(service) == client.meta.endpoint_url
+
+
 def test_no_secret_shows_in_a_repr() -> None:
     credentials = AwsCredentials("AKIDVISIBLE", "SECRET-VALUE", "TOKEN-VALUE")
     access = AwsAccess("us-east-1", credentials)
