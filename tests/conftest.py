@@ -16,13 +16,13 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from moto import mock_aws
 
 from vod_parts_cleanup.application import Application
-from vod_parts_cleanup.aws_json import SECRETS_MANAGER, SQS, aws_access_from
+from vod_parts_cleanup.aws_json import aws_access_from
 from vod_parts_cleanup.credentials import build_credential_client
 from vod_parts_cleanup.handler import handle
 from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 from vod_parts_cleanup.local.dynamodb import create_idempotency_table
 from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.local.moto_server import moto_server_endpoint
+from vod_parts_cleanup.local.moto_server import moto_server_endpoint, receiver_endpoint_variables
 from vod_parts_cleanup.local.sqs import delete_done, lambda_sqs_event, receive_all
 from vod_parts_cleanup.settings import Secret, Settings
 from vod_parts_cleanup.vod_client import VodClient, build_openapi_client
@@ -129,8 +129,8 @@ def _moto_server() -> Iterator[str]:
 def aws_endpoints(_moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """SQS and Secrets Manager at a moto server over real HTTP, as the receiver's own client
     (no botocore for ``mock_aws`` to patch) needs; it shares ``mock_aws``'s state."""
-    for service in (SQS, SECRETS_MANAGER):
-        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service.endpoint_variable}", _moto_server)
+    for variable, endpoint in receiver_endpoint_variables(_moto_server).items():
+        monkeypatch.setenv(variable, endpoint)
     return _moto_server
 
 

@@ -14,11 +14,18 @@ from vod_parts_cleanup.clock import Clock
 CONNECT_TIMEOUT_SECONDS = 0.5
 READ_TIMEOUT_SECONDS = 1.0
 MAX_ATTEMPTS = 2
-_ATTEMPT_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+ATTEMPT_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
 
 
 class OutOfTimeError(Exception):
     """An AWS call was not attempted: it could not finish before the invocation's deadline."""
+
+
+def refuse_a_late_attempt(seconds_left: float | None) -> None:
+    """Each attempt, retries included, of any AWS client: only if it can end in time."""
+    if seconds_left is not None and seconds_left < ATTEMPT_SECONDS:
+        msg = f"{seconds_left:.1f} s left, an attempt may take {ATTEMPT_SECONDS:.1f} s"
+        raise OutOfTimeError(msg)
 
 
 class TimeBudget:
@@ -60,8 +67,4 @@ class AwsClients:
         return client
 
     def _refuse_a_late_attempt(self, **_: Any) -> None:
-        """Each attempt, retries included: only if it can end before the deadline."""
-        left = self._budget.seconds_left()
-        if left is not None and left < _ATTEMPT_SECONDS:
-            msg = f"{left:.1f} s left, an attempt may take {_ATTEMPT_SECONDS:.1f} s"
-            raise OutOfTimeError(msg)
+        refuse_a_late_attempt(self._budget.seconds_left())

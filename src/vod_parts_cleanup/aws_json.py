@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from vod_parts_cleanup.aws_clients import (
+    ATTEMPT_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
     MAX_ATTEMPTS,
     READ_TIMEOUT_SECONDS,
-    OutOfTimeError,
+    refuse_a_late_attempt,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     import ssl
 
 USER_AGENT = "vod-parts-cleanup"
-_ATTEMPT_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
 _MAX_PAUSE_SECONDS = 0.1
 _MAX_DETAIL_CHARS = 300
 _SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
@@ -332,7 +332,7 @@ class AwsJsonClient:
         body = json.dumps(request, separators=(",", ":")).encode("utf-8")
         attempt = 1
         while True:
-            self._refuse_a_late_attempt()
+            refuse_a_late_attempt(self._seconds_left())
             try:
                 return self._attempt(operation, body, credentials)
             except AwsCallError as error:
@@ -347,19 +347,12 @@ class AwsJsonClient:
             self._connection.close()
             self._connection = None
 
-    def _refuse_a_late_attempt(self) -> None:
-        """Each attempt, retries included: only if it can end before the deadline."""
-        left = self._seconds_left()
-        if left is not None and left < _ATTEMPT_SECONDS:
-            msg = f"{left:.1f} s left, an attempt may take {_ATTEMPT_SECONDS:.1f} s"
-            raise OutOfTimeError(msg)
-
     def _pause(self) -> None:
         """A short jittered pause before a retry (so throttled callers spread out), skipped
         when the time left is better spent on the attempt itself."""
         pause = _MAX_PAUSE_SECONDS * (0.2 + 0.8 * os.urandom(1)[0] / 255)
         left = self._seconds_left()
-        if left is None or left - pause >= _ATTEMPT_SECONDS:
+        if left is None or left - pause >= ATTEMPT_SECONDS:
             time.sleep(pause)
 
     def _attempt(self, operation: str, body: bytes, credentials: AwsCredentials) -> dict[str, Any]:
@@ -412,7 +405,7 @@ class AwsJsonClient:
         except _STALE_CONNECTION_ERRORS:
             if not reused:
                 raise
-        self._refuse_a_late_attempt()
+        refuse_a_late_attempt(self._seconds_left())
         connection, _ = self._ready_connection()
         return self._round_trip(connection, headers, body)
 

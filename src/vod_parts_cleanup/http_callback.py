@@ -34,7 +34,7 @@ from vod_parts_cleanup.callback_auth import (
 )
 from vod_parts_cleanup.clock import Clock
 from vod_parts_cleanup.json_body import MALFORMED_EVENT, MalformedEventError, decode_json_object
-from vod_parts_cleanup.observability import CleanupMetrics, Telemetry
+from vod_parts_cleanup.observability import EVENT_REJECTED_LOG_MESSAGE, CleanupMetrics, Telemetry
 from vod_parts_cleanup.vocabulary import CleanupStatus, Trigger
 from vod_parts_cleanup.work_queue import HandOffFailedError, WorkQueue, delivery_attributes
 
@@ -44,7 +44,6 @@ BODY_TOO_LARGE = "BodyTooLarge"
 MAX_LOGGED_VIDEO_ID = 64  # VOD's VideoIds are 32 characters
 QUEUED = "queued"
 REJECTED_LOG_MESSAGE = "callback rejected: not accepted as coming from VOD"
-BODY_REJECTED_LOG_MESSAGE = "event rejected, VOD not called"
 QUEUED_LOG_MESSAGE = "callback handed to the work queue"
 
 # Answers for a callback that could not be checked: not its fault, so VOD should retry.
@@ -230,7 +229,7 @@ class CallbackReceiver:
         rejection = Rejection(error_code=error_code, detail=detail)
         self.telemetry.metrics.count_body_rejected()
         self.telemetry.logger.warning(
-            BODY_REJECTED_LOG_MESSAGE, extra={"result": rejection.to_json_dict()}
+            EVENT_REJECTED_LOG_MESSAGE, extra={"result": rejection.to_json_dict()}
         )
         return rejection
 

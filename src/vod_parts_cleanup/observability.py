@@ -46,6 +46,11 @@ class MetricName(StrEnum):
     SWEEP_LIST_CALLS = "SweepListCalls"
 
 
+# Logged, with the result, for every rejected event: by the consumer, or by the receiver for
+# a body it refuses unread.
+EVENT_REJECTED_LOG_MESSAGE = "event rejected, VOD not called"
+
+
 class Dimension(StrEnum):
     OUTCOME = "Outcome"
     ERROR_KIND = "ErrorKind"
@@ -178,7 +183,7 @@ class Telemetry:
         self.metrics.count_result(result)
         shown = {"result": result.to_json_dict()}
         if result.status is CleanupStatus.REJECTED:
-            self.logger.warning("event rejected, VOD not called", extra=shown)
+            self.logger.warning(EVENT_REJECTED_LOG_MESSAGE, extra=shown)
         elif result.status is CleanupStatus.SKIPPED:
             self.logger.warning(
                 "upload left alone: VOD says it is still in progress, so the notification's "

@@ -10,6 +10,8 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
+from vod_parts_cleanup.aws_json import SECRETS_MANAGER, SQS
+
 
 class MotoServerError(Exception):
     """The moto server cannot start here; the message says why."""
@@ -31,3 +33,12 @@ def moto_server_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+def receiver_endpoint_variables(endpoint: str) -> dict[str, str]:
+    """The variables that send the receiver's own client (SQS, Secrets Manager) to
+    ``endpoint``; AWS clients of other services are left where they were."""
+    return {
+        f"AWS_ENDPOINT_URL_{service.endpoint_variable}": endpoint
+        for service in (SQS, SECRETS_MANAGER)
+    }

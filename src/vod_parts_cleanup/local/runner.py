@@ -17,7 +17,7 @@ from typing import Any, cast
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vod_parts_cleanup.application import Application, LambdaHandler
-from vod_parts_cleanup.aws_json import SECRETS_MANAGER, SQS, aws_access_from
+from vod_parts_cleanup.aws_json import aws_access_from
 from vod_parts_cleanup.envelopes import notification_body, recognise_trigger
 from vod_parts_cleanup.handler import handle
 from vod_parts_cleanup.intake import read_notification
@@ -140,7 +140,10 @@ def _embed_aws(world: LocalWorld, stack: contextlib.ExitStack) -> None:
     from moto import mock_aws  # noqa: PLC0415
 
     from vod_parts_cleanup.local.dynamodb import create_idempotency_table  # noqa: PLC0415
-    from vod_parts_cleanup.local.moto_server import moto_server_endpoint  # noqa: PLC0415
+    from vod_parts_cleanup.local.moto_server import (  # noqa: PLC0415
+        moto_server_endpoint,
+        receiver_endpoint_variables,
+    )
 
     for variable, value in LOCAL_AWS_ENVIRONMENT.items():
         os.environ.setdefault(variable, value)
@@ -148,13 +151,7 @@ def _embed_aws(world: LocalWorld, stack: contextlib.ExitStack) -> None:
     # The receiver's own SQS and Secrets Manager client speaks real HTTP: to moto's server,
     # which shares the patched clients' state.
     endpoint = stack.enter_context(moto_server_endpoint())
-    aws = aws_access_from(
-        LOCAL_AWS_ENVIRONMENT
-        | {
-            f"AWS_ENDPOINT_URL_{service.endpoint_variable}": endpoint
-            for service in (SQS, SECRETS_MANAGER)
-        }
-    )
+    aws = aws_access_from(LOCAL_AWS_ENVIRONMENT | receiver_endpoint_variables(endpoint))
     table = create_idempotency_table(boto3.client("dynamodb", region_name=LOCAL_REGION))
     updates: dict[str, Any] = {"idempotency_table_name": table, "aws": aws}
     world.notes.append(
