@@ -22,7 +22,7 @@ $(UV):
 	python=$$(scripts/find-python 2>/dev/null || command -v python3) && "$$python" -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+$(VENV)/.synced: $(UV) pyproject.toml tools/pyproject.toml uv.lock
 	$(UV) sync --locked --python "$$(scripts/find-python)"
 	touch $@
 
@@ -67,7 +67,7 @@ redrive: setup ## move failed events to the work queue (FROM=url TO=url [DRY_RUN
 # handler on the VOD stand-in, then cold starts of the Lambda packages. AWS is a moto server
 # on loopback (moto[server], a development dependency).
 bench: setup ## measure drain, burst and cold start against a naive handler (a few minutes)
-	$(PY) -m vod_parts_cleanup.local.bench $(BENCH_ARGS)
+	$(PY) -m vod_parts_cleanup_dev.bench $(BENCH_ARGS)
 
 clean: ## remove the environments and the build outputs
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .aws-sam dist
@@ -78,7 +78,8 @@ clean: ## remove the environments and the build outputs
 # CodeUri . is where this Makefile is) with ARTIFACTS_DIR set to the empty directory that
 # becomes the function's code. The package holds the runtime dependencies only
 # ([project].dependencies, exactly as uv.lock pins them, hashes checked) as wheels for the
-# Lambda platform, plus src/vod_parts_cleanup without the developer tools (local/).
+# Lambda platform, plus the product package src/vod_parts_cleanup (the developer tools are a
+# distribution of their own, src/vod_parts_cleanup_dev, never part of it).
 # botocore is pruned: the Lambda runtime provides boto3/botocore (a dev dependency here).
 # The platform of Lambda arm64 on the python3.13 runtime: Amazon Linux 2023, glibc 2.34.
 LAMBDA_PLATFORM ?= aarch64-manylinux_2_34
@@ -110,7 +111,6 @@ build-CallbackFunction build-CleanupFunction: $(UV) ## the package into ARTIFACT
 		| grep -v -e '-none-any$$' -e 'manylinux.*_$(LAMBDA_ARCH)$$' || true); \
 	if [ -n "$$wrong" ]; then echo "wheels not for $(LAMBDA_ARCH):" >&2; echo "$$wrong" >&2; exit 1; fi
 	cp -R src/vod_parts_cleanup "$(ARTIFACTS_DIR)/"
-	rm -rf "$(ARTIFACTS_DIR)/vod_parts_cleanup/local"
 	rm -rf "$(ARTIFACTS_DIR)/bin"
 	find "$(ARTIFACTS_DIR)" -depth -name __pycache__ -type d -exec rm -rf {} +
 	@# Lambda cannot write bytecode into the package, so without it every cold start compiles

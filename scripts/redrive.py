@@ -26,10 +26,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-from vod_parts_cleanup.envelopes import recognise_trigger
-from vod_parts_cleanup.intake import VIDEO_ID_PATTERN
-from vod_parts_cleanup.json_body import MalformedEventError, decode_json_object
-from vod_parts_cleanup.models import Trigger
+from vod_parts_cleanup.consumer.intake import VIDEO_ID_PATTERN
+from vod_parts_cleanup.shared.envelopes import decode_json_object, recognise_trigger
+from vod_parts_cleanup.shared.errors import MalformedEventError
+from vod_parts_cleanup.shared.vocabulary import Trigger
 
 # The most messages SQS returns per receive and takes per batch call.
 BATCH_SIZE = 10

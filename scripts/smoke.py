@@ -33,7 +33,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit
 
-from vod_parts_cleanup.callback_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_signature
+from vod_parts_cleanup.receiver.callback_auth import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    callback_signature,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -162,8 +166,8 @@ class DeployedTarget:
     """A stack deployed from template.yaml, found by its outputs and parameters."""
 
     def __init__(self, stack: str, region: str | None) -> None:
-        import boto3  # noqa: PLC0415 - a development dependency, only for this command
-        from botocore.config import Config  # noqa: PLC0415
+        import boto3
+        from botocore.config import Config
 
         session = boto3.session.Session(region_name=region)
         described = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
@@ -280,9 +284,9 @@ class LocalTarget:
 
 def run_locally(out: TextIO) -> int:
     """The steps against the embedded world: the VOD stand-in, moto, the local callback key."""
-    from vod_parts_cleanup.local.callbacks import LOCAL_CALLBACK_AUTH_KEY  # noqa: PLC0415
-    from vod_parts_cleanup.local.runner import LocalRun, local_world  # noqa: PLC0415
-    from vod_parts_cleanup.settings import Settings  # noqa: PLC0415
+    from vod_parts_cleanup.shared.settings import Settings
+    from vod_parts_cleanup_dev.callbacks import LOCAL_CALLBACK_AUTH_KEY
+    from vod_parts_cleanup_dev.runner import LocalRun, local_world
 
     settings = Settings.from_environment().with_changes(
         callback_urls=(LocalTarget.CALLBACK_URL,), callback_auth_key=LOCAL_CALLBACK_AUTH_KEY

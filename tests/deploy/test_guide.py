@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from vod_parts_cleanup.local.callbacks import callback_url_of
-from vod_parts_cleanup.local.dynamodb import load_template
-from vod_parts_cleanup.settings import Settings
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup_dev.callbacks import callback_url_of
+from vod_parts_cleanup_dev.dynamodb import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "deploy.md"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vod_parts_cleanup.local.package import (
+from vod_parts_cleanup_dev.package import (
     BARE_LAMBDA_CONTEXT,
     LAMBDA_ARM64,
     ROOT,
@@ -33,7 +33,7 @@ ELF_MACHINE_AARCH64 = 183
 UNZIPPED_LIMIT = 250 * 1024 * 1024
 ZIPPED_LIMIT = 50 * 1024 * 1024
 # The developer tools left out of the deployed package.
-DEV_ONLY = ("cli.py", "local")
+DEV_PACKAGE = "vod_parts_cleanup_dev"
 
 
 def build(destination: Path, platform_tag: str) -> Path:
@@ -121,26 +121,23 @@ def test_the_package_holds_the_locked_runtime_dependencies_only(arm64_package: P
 
 
 def test_the_package_leaves_the_developer_tools_out(arm64_package: Path) -> None:
+    """The product package, whole, by construction: the tools are a distribution apart."""
     source = ROOT / "src" / PACKAGE
-    expected = {
-        path.relative_to(source).as_posix()
-        for path in source.rglob("*.py")
-        if path.relative_to(source).parts[0] not in DEV_ONLY
-    }
+    expected = {path.relative_to(source).as_posix() for path in source.rglob("*.py")}
     deployed = {
         path.relative_to(arm64_package / PACKAGE).as_posix()
         for path in (arm64_package / PACKAGE).rglob("*.py")
     }
     assert deployed == expected
-    for name in DEV_ONLY:
-        assert not (arm64_package / PACKAGE / name).exists()
+    assert not (arm64_package / DEV_PACKAGE).exists()
     assert not (arm64_package / "bin").exists(), "console scripts are of no use on Lambda"
 
 
 def test_the_package_ships_bytecode_for_python_3_13(arm64_package: Path) -> None:
     # /var/task is read-only: without shipped bytecode every cold start compiles.
-    compiled = arm64_package / PACKAGE / "__pycache__" / "handler.cpython-313.pyc"
-    assert compiled.is_file()
+    for function in ("receiver", "consumer"):
+        compiled = arm64_package / PACKAGE / function / "__pycache__" / "handler.cpython-313.pyc"
+        assert compiled.is_file()
 
 
 def test_the_package_fits_lambdas_size_limits(arm64_package: Path, tmp_path: Path) -> None:
@@ -161,7 +158,7 @@ import json, sys
 package, runtime, event_file = sys.argv[1:4]
 sys.path[:0] = [package, runtime]
 
-from vod_parts_cleanup.handler import lambda_handler
+from vod_parts_cleanup.consumer.handler import lambda_handler
 with open(event_file, encoding="utf-8") as event:
     result = lambda_handler(json.load(event), Context())
 
@@ -175,7 +172,7 @@ outside = sorted(name for name, file in loaded_from.items() if not file.startswi
 print("RESULT " + json.dumps({
     "result": result,
     "outside": outside,
-    "handler": loaded_from["vod_parts_cleanup.handler"],
+    "handler": loaded_from["vod_parts_cleanup.consumer.handler"],
     "botocore": loaded_from.get("botocore"),
 }))
 """

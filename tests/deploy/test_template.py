@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from vod_parts_cleanup.local.dynamodb import load_template
-from vod_parts_cleanup.observability import MetricName
-from vod_parts_cleanup.settings import Settings
-from vod_parts_cleanup.vod_client import OPERATIONS as VOD_OPERATIONS
-from vod_parts_cleanup.vod_client import VIDEO_INFOS_BATCH
+from vod_parts_cleanup.consumer.vod_client import OPERATIONS as VOD_OPERATIONS
+from vod_parts_cleanup.consumer.vod_client import VIDEO_INFOS_BATCH
+from vod_parts_cleanup.shared.observability import MetricName
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup_dev.dynamodb import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -26,6 +26,11 @@ EVENTS = ROOT / "events"
 RECEIVER = "CallbackFunction"
 CONSUMER = "CleanupFunction"
 FUNCTIONS = (RECEIVER, CONSUMER)
+# Each function's own entry module (src/vod_parts_cleanup/<room>/handler.py).
+HANDLERS = {
+    RECEIVER: "vod_parts_cleanup.receiver.handler.lambda_handler",
+    CONSUMER: "vod_parts_cleanup.consumer.handler.lambda_handler",
+}
 # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions:
 # the only statement allowed to say Resource "*", and it may say nothing else.
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -141,7 +146,9 @@ def test_each_function_runs_the_handler_on_python_3_13_arm64(
     properties = function(template, name)
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
-    assert properties["Handler"] == "vod_parts_cleanup.handler.lambda_handler"
+    assert properties["Handler"] == HANDLERS[name]
+    module = properties["Handler"].rsplit(".", 1)[0]
+    assert (ROOT / "src" / (module.replace(".", "/") + ".py")).is_file()
     assert properties["Tracing"] == ref("Tracing")
     assert 128 <= properties["MemorySize"] <= 10_240
     assert 1 <= properties["Timeout"] <= 900

@@ -26,18 +26,17 @@ import pytest
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 
-from tests.faults import Fault, faulty_endpoint
-from vod_parts_cleanup import aws_json
-from vod_parts_cleanup.aws_clients import OutOfTimeError
-from vod_parts_cleanup.aws_json import (
+from tests.support import Fault, faulty_endpoint
+from vod_parts_cleanup.shared import aws_json
+from vod_parts_cleanup.shared.aws_json import (
     SECRETS_MANAGER,
     SQS,
     AwsAccess,
-    AwsCallError,
     AwsCredentials,
     AwsJsonClient,
     AwsService,
 )
+from vod_parts_cleanup.shared.errors import AwsCallError, OutOfTimeError
 
 CREDENTIALS = AwsCredentials("testing", "SECRET-MARKER-0123", "TOKEN-MARKER-4567")
 TRIGGER_ATTRIBUTES = {"trigger": {"DataType": "String", "StringValue": "http"}}
@@ -451,7 +450,7 @@ def test_https_keeps_one_verified_connection_alive(
     tls_server_context: ssl.SSLContext,
 ) -> None:
     trusting = ssl.create_default_context(cafile=str(certificate[0]))
-    monkeypatch.setattr(aws_json, "_tls_context", trusting)
+    monkeypatch.setattr(aws_json, "_tls", lambda: trusting)
     with (
         scripted_aws(tls=tls_server_context) as aws,
         client_for(SECRETS_MANAGER, aws.url) as client,
@@ -467,7 +466,7 @@ def test_https_keeps_one_verified_connection_alive(
 def test_https_refuses_a_certificate_it_cannot_verify(
     monkeypatch: pytest.MonkeyPatch, tls_server_context: ssl.SSLContext
 ) -> None:
-    monkeypatch.setattr(aws_json, "_tls_context", None)  # the default: the system's CAs
+    aws_json._tls.cache_clear()  # the default, built anew: the system's CAs
     with (
         scripted_aws(tls=tls_server_context) as aws,
         client_for(SQS, aws.url) as client,

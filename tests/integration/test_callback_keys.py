@@ -9,15 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import vod_signature
-from vod_parts_cleanup.aws_json import SECRETS_MANAGER, AwsJsonClient, aws_access_from
-from vod_parts_cleanup.callback_auth import (
+from tests.support import vod_signature
+from vod_parts_cleanup.receiver.callback_auth import (
     KEY_REREAD_INTERVAL_SECONDS,
     CallbackAuthenticator,
-    CallbackAuthUnavailableError,
-    CallbackRejectedError,
     SecretsManagerCallbackKeys,
 )
+from vod_parts_cleanup.shared.aws_json import SECRETS_MANAGER, AwsJsonClient, aws_access_from
+from vod_parts_cleanup.shared.errors import CallbackAuthUnavailableError, CallbackRejectedError
 
 URL = "https://www.example.com/your/callback"
 SIGNED_AT = 1519375990

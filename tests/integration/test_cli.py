@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CALLBACK_KEY, CALLBACK_URL, EVENTS, vod_signature
-from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_SECRET, cli
+from tests.support import CALLBACK_KEY, CALLBACK_URL, EVENTS, vod_signature
+from vod_parts_cleanup_dev import cli
+from vod_parts_cleanup_dev.vod_server import LOCAL_ACCESS_KEY_SECRET
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def test_the_installed_command_runs_a_sample_in_a_fresh_process() -> None:
         [
             sys.executable,
             "-m",
-            "vod_parts_cleanup.local.cli",
+            "vod_parts_cleanup_dev.cli",
             "invoke",
             str(EVENTS / "direct-completed.json"),
         ],

@@ -1,19 +1,25 @@
-"""What a cold start imports: the receiver never loads the VOD SDK (its OpenAPI core pulls in
-aiohttp and requests, most of a cold start), nor the X-Ray SDK unless tracing is on, nor
-pydantic or botocore (it reaches SQS with its own small client); a batch of notifications
-that need no VOD call loads no VOD SDK either. Checked in fresh processes, since this test
-process has imported everything already."""
+"""What each function imports when it starts, checked in fresh processes (this test process
+has imported everything already).
+
+- The receiver's module graph never reaches pydantic, botocore (beyond the bare package
+  Powertools reads its version from), the OpenAPI core (which pulls in aiohttp and
+  requests) or the X-Ray SDK: it answers a callback, handed to a real queue, without them.
+- The two entry modules share no product module but the shared ones.
+- The consumer imports what it uses at start-up, and the X-Ray SDK only if tracing is on.
+"""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.support import CALLBACK_KEY, CALLBACK_URL, MotoQueue, load_event, signed
+from vod_parts_cleanup_dev.package import BARE_LAMBDA_CONTEXT
 
-from tests.conftest import CALLBACK_KEY, CALLBACK_URL, WorkQueue, load_event, signed
-from vod_parts_cleanup.local.package import BARE_LAMBDA_CONTEXT
-
+SRC = Path(__file__).resolve().parents[2] / "src"
+RECEIVER = "vod_parts_cleanup.receiver.handler"
+CONSUMER = "vod_parts_cleanup.consumer.handler"
+SHARED = "vod_parts_cleanup.shared"
 HEAVY = ("alibabacloud_tea_openapi", "alibabacloud_credentials", "Tea", "aiohttp", "aws_xray_sdk")
 # What the receiver leaves out besides: together most of the naive handler's cold start.
 # (Powertools imports the bare ``botocore`` package for its user agent: under a millisecond.)
@@ -23,20 +29,19 @@ RECEIVER_SKIPS = ("pydantic", "boto3", "botocore.session", "botocore.client")
 RUN = (
     BARE_LAMBDA_CONTEXT
     + """
-import json, sys
-from vod_parts_cleanup.handler import lambda_handler
-answer = lambda_handler(json.loads(sys.argv[1]), Context())
-heavy = sorted(set(sys.modules) & set(sys.argv[2].split(",")))
-print(json.dumps({"answer": answer, "heavy": heavy}))
+import importlib, json, sys
+handler = importlib.import_module(sys.argv[1])
+event = json.loads(sys.argv[2])
+answer = handler.lambda_handler(event, Context()) if event is not None else None
+print(json.dumps({"answer": answer, "modules": sorted(sys.modules)}))
 """
 )
 
 
-def cold(
-    event: object, *, looked_for: tuple[str, ...] = HEAVY, **environment: str
-) -> dict[str, object]:
+def cold(module: str, event: object = None, **environment: str) -> dict[str, object]:
+    """Import ``module`` in a fresh interpreter, hand it ``event``; its answer and modules."""
     completed = subprocess.run(
-        [sys.executable, "-c", RUN, json.dumps(event), ",".join(looked_for)],
+        [sys.executable, "-c", RUN, module, json.dumps(event)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -46,7 +51,7 @@ def cold(
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
+            "PYTHONPATH": str(SRC),
             **environment,
         },
     )
@@ -55,25 +60,56 @@ def cold(
     return report
 
 
+def loaded(report: dict[str, object], names: tuple[str, ...]) -> list[str]:
+    modules = report["modules"]
+    assert isinstance(modules, list)
+    return sorted(set(modules) & set(names))
+
+
+def product_modules(report: dict[str, object]) -> set[str]:
+    modules = report["modules"]
+    assert isinstance(modules, list)
+    return {name for name in modules if name.startswith("vod_parts_cleanup.")}
+
+
 def test_a_callback_is_queued_without_vod_sdk_xray_pydantic_or_botocore(
-    work_queue: WorkQueue, aws_endpoints: str
+    work_queue: MotoQueue, aws_endpoints: str
 ) -> None:
     event = signed(load_event("http-completed.json"))
     report = cold(
+        RECEIVER,
         event,
-        looked_for=HEAVY + RECEIVER_SKIPS,
         VOD_CALLBACK_URL=CALLBACK_URL,
         VOD_CALLBACK_AUTH_KEY=CALLBACK_KEY,
         WORK_QUEUE_URL=work_queue.url,
         AWS_ENDPOINT_URL_SQS=aws_endpoints,
     )
-    assert report["heavy"] == []
+    assert loaded(report, HEAVY + RECEIVER_SKIPS) == []
     assert report["answer"]["statusCode"] == 200  # type: ignore[index]
     [message] = work_queue.receive()
     assert message["Body"] == event["body"]
 
 
-@pytest.mark.parametrize("name", ["sqs-ignored.json", "direct-ignored.json"])
-def test_notifications_that_need_no_vod_call_import_no_vod_sdk(name: str) -> None:
-    report = cold(load_event(name))
-    assert report["heavy"] == []
+def test_the_two_functions_share_only_the_shared_modules() -> None:
+    receiver = product_modules(cold(RECEIVER))
+    consumer = product_modules(cold(CONSUMER))
+
+    assert RECEIVER in receiver
+    assert CONSUMER in consumer
+    assert not any(name.startswith("vod_parts_cleanup.consumer") for name in receiver)
+    assert not any(name.startswith("vod_parts_cleanup.receiver") for name in consumer)
+    shared = receiver & consumer
+    assert shared
+    assert all(name == SHARED or name.startswith(SHARED + ".") for name in shared), shared
+
+
+def test_the_consumer_imports_its_sdks_at_start_and_xray_only_when_tracing() -> None:
+    report = cold(CONSUMER, load_event("sqs-ignored.json"))
+
+    assert report["answer"] == {"batchItemFailures": []}
+    assert loaded(report, ("alibabacloud_tea_openapi", "pydantic", "boto3")) == [
+        "alibabacloud_tea_openapi",
+        "boto3",
+        "pydantic",
+    ]
+    assert loaded(report, ("aws_xray_sdk",)) == []

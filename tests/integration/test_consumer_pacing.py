@@ -4,23 +4,23 @@ account's budget, throttling slowing it down, and a throttled record put back, n
 import json
 from itertools import pairwise
 
-from tests.conftest import (
+from tests.support import (
     FunctionUnderTest,
     IdempotencyTable,
+    MotoQueue,
     Output,
     ReadOutputFixture,
-    WorkQueue,
     configure,
 )
-from vod_parts_cleanup.clock import SystemClock
-from vod_parts_cleanup.local import LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.settings import Settings
+from vod_parts_cleanup.shared.clock import SystemClock
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 DELETE = "DeleteMultipartUpload"
 
 
-def queue_uploads(work_queue: WorkQueue, stand_in: LocalVod, count: int) -> list[str]:
+def queue_uploads(work_queue: MotoQueue, stand_in: LocalVod, count: int) -> list[str]:
     """``count`` uploads an uploader reported through SQS (believed as they are: no status
     check), each video with parts."""
     video_ids = [f"{number:032x}" for number in range(1, count + 1)]
@@ -34,7 +34,7 @@ def queue_uploads(work_queue: WorkQueue, stand_in: LocalVod, count: int) -> list
 def test_calls_are_spaced_by_this_environments_share_of_the_budget(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     context: LocalLambdaContext,
 ) -> None:
     """8 calls per second for the account, 4 environments: one delete every 0.5 s here."""
@@ -54,14 +54,14 @@ def test_calls_are_spaced_by_this_environments_share_of_the_budget(
 def test_a_throttled_answer_widens_the_spacing_until_answers_narrow_it(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     context: LocalLambdaContext,
 ) -> None:
     configure(deployed_handler, vod_calls_per_second=8, vod_concurrent_callers=2)
     queue_uploads(work_queue, stand_in, 4)
     stand_in.fail_next("Throttling.User", action=DELETE)
     assert work_queue.drain(deployed_handler, context) == [{"batchItemFailures": []}]
-    pacer = deployed_handler.app.pacers[DELETE]
+    pacer = deployed_handler.consumer.pacers[DELETE]
     # Someone else used the quota: the retry waited a doubled slot (0.5 s, beside the
     # jittered backoff), and the spacing comes back towards the share (0.25 s) answer by
     # answer, not at once.
@@ -73,7 +73,7 @@ def test_a_throttled_answer_widens_the_spacing_until_answers_narrow_it(
 def test_a_record_still_throttled_goes_back_to_the_queue_as_deferred_not_failed(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     context: LocalLambdaContext,
     output: ReadOutputFixture,
 ) -> None:
@@ -99,7 +99,7 @@ def test_a_record_still_throttled_goes_back_to_the_queue_as_deferred_not_failed(
 def test_on_the_real_clock_a_burst_stays_under_vods_limit(
     settings: Settings,
     stand_in: LocalVod,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     idempotency_table: IdempotencyTable,
     context: LocalLambdaContext,
 ) -> None:

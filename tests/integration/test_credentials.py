@@ -6,18 +6,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import (
+from tests.support import (
     FunctionUnderTest,
     ReadOutputFixture,
     configure,
     load_event,
     vod_client_for,
 )
-from vod_parts_cleanup.credentials import build_credential_client
-from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
-from vod_parts_cleanup.settings import Settings, SettingsError
+from vod_parts_cleanup.consumer.credentials import build_credential_client
+from vod_parts_cleanup.shared.errors import CleanupFailedError, SettingsError
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup.shared.vocabulary import CleanupStatus, ErrorKind
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 
 SECRET_ID = "vod-parts-cleanup/alibaba-access-key"
 VIDEO_ID = "3c9d5e0f1a2b4c6d8e0f1a2b3c4d5e6f"
@@ -45,7 +46,7 @@ def test_the_access_key_is_read_from_secrets_manager(
     stand_in.add_video(VIDEO_ID)
     configured = secret_settings(settings)
     client = vod_client_for(configured)
-    assert client.delete_multipart_upload(VIDEO_ID, deadline=None).status is CleanupStatus.DELETED
+    assert client.delete_multipart_upload(VIDEO_ID).status is CleanupStatus.DELETED
     assert stand_in.requests[0].signature_valid
 
 
@@ -55,12 +56,10 @@ def test_the_secret_is_cached_between_calls(
     store_usable_secret(secrets)
     configured = secret_settings(settings)
     client = vod_client_for(configured)
-    client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    client.delete_multipart_upload(VIDEO_ID)
     secrets.delete_secret(SecretId=SECRET_ID, ForceDeleteWithoutRecovery=True)
     # Still signed with the cached key: the secret is not fetched for every call.
-    assert client.delete_multipart_upload(VIDEO_ID, deadline=None).status is (
-        CleanupStatus.MEDIA_NOT_FOUND
-    )
+    assert client.delete_multipart_upload(VIDEO_ID).status is (CleanupStatus.MEDIA_NOT_FOUND)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +81,7 @@ def test_an_unusable_secret_is_a_configuration_error_that_shows_no_value(
     configured = secret_settings(settings)
     client = vod_client_for(configured)
     with pytest.raises(CleanupFailedError) as failure:
-        client.delete_multipart_upload(VIDEO_ID, deadline=None)
+        client.delete_multipart_upload(VIDEO_ID)
     assert (failure.value.kind, failure.value.error_code) == (
         ErrorKind.CONFIGURATION,
         "CredentialsUnavailable",
@@ -127,7 +126,7 @@ def test_the_handler_reads_the_secret_once_per_execution_environment(
     store_usable_secret(secrets)
     handler.reconfigure(secret_settings(handler.settings))
     reads: list[str] = []
-    handler.app.aws.client("secretsmanager").meta.events.register(
+    handler.consumer.aws.client("secretsmanager").meta.events.register(
         "before-call.secrets-manager.GetSecretValue", lambda **_: reads.append("read")
     )
     event = load_event("direct-completed.json")

@@ -13,18 +13,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import (
+from tests.support import (
+    Fault,
     FunctionUnderTest,
     IdempotencyTable,
-    WorkQueue,
+    MotoQueue,
     configure,
+    faulty_endpoint,
     load_event,
     signed,
 )
-from tests.faults import Fault, faulty_endpoint
-from vod_parts_cleanup.local import LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.models import CleanupFailedError
+from vod_parts_cleanup.shared.errors import CleanupFailedError
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 ALL_FAULTS = list(Fault)
 LAMBDA_TIMEOUT = 4.5
@@ -206,7 +207,7 @@ def secret_endpoint(
 def test_the_callback_key_secret_failing(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     lambda_context: LocalLambdaContext,
     secret_endpoint: str,
 ) -> None:

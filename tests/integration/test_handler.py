@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FunctionUnderTest, ReadOutputFixture, configure, load_event
-from vod_parts_cleanup.cleanup import VOD_CALL_LOG_MESSAGE
-from vod_parts_cleanup.local import LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.models import CleanupFailedError, ErrorKind
+from tests.support import FunctionUnderTest, ReadOutputFixture, configure, load_event
+from vod_parts_cleanup.consumer.cleanup import VOD_CALL_LOG_MESSAGE
+from vod_parts_cleanup.shared.errors import CleanupFailedError
+from vod_parts_cleanup.shared.vocabulary import ErrorKind
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 
 def video_id_of(body: dict[str, Any]) -> str:

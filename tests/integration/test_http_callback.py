@@ -10,20 +10,20 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import (
+from tests.support import (
     CALLBACK_KEY,
     CALLBACK_URL,
     FunctionUnderTest,
     IdempotencyTable,
+    MotoQueue,
     ReadOutputFixture,
-    WorkQueue,
     configure,
     load_event,
     signed,
     vod_signature,
 )
-from vod_parts_cleanup.local import LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 
 def body_of(event: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def test_signed_callbacks_are_queued_answered_200_and_cleaned_by_the_consumer(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
     name: str,
     outcome: str,
@@ -105,7 +105,7 @@ def test_a_base64_body_is_decoded(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
 ) -> None:
     event = callback()
     stand_in.add_video(body_of(event)["VideoId"])
@@ -158,7 +158,7 @@ def test_non_upload_events_are_queued_and_ignored_by_the_consumer_without_callin
     stand_in: LocalVod,
     context: LocalLambdaContext,
     idempotency_table: IdempotencyTable,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
     name: str,
 ) -> None:
@@ -232,7 +232,7 @@ def test_callbacks_that_do_not_authenticate_get_401_and_never_reach_vod(
     context: LocalLambdaContext,
     output: ReadOutputFixture,
     idempotency_table: IdempotencyTable,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     case: str,
 ) -> None:
     signing, change, reason = REJECTIONS[case]
@@ -433,7 +433,7 @@ def test_different_notifications_sharing_one_header_pair_are_all_accepted(
     stand_in: LocalVod,
     context: LocalLambdaContext,
     idempotency_table: IdempotencyTable,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
 ) -> None:
     """VOD signs every callback of one second with the same pair: five uploads ending
@@ -477,7 +477,7 @@ def test_a_callback_is_confirmed_with_vod_before_the_delete(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
 ) -> None:
     event = callback()
@@ -498,7 +498,7 @@ def test_a_callback_for_a_video_still_uploading_is_skipped_but_the_same_via_sqs_
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
 ) -> None:
     """A forged (or premature) 'upload ended' for an upload in progress deletes nothing; an
@@ -533,7 +533,7 @@ def test_a_callback_for_a_video_vod_does_not_know_deletes_nothing(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
 ) -> None:
     deployed_handler.lambda_handler(callback(), context)
@@ -547,7 +547,7 @@ def test_the_confirmation_can_be_turned_off(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
 ) -> None:
     configure(deployed_handler, callback_confirm_upload=False)
     event = callback()
@@ -562,7 +562,7 @@ def test_a_status_check_vod_refuses_keeps_the_message(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
 ) -> None:
     """E.g. a RAM policy without vod:GetVideoInfo: a configuration error, the event is kept."""
@@ -595,7 +595,7 @@ def test_a_batch_of_callbacks_is_confirmed_in_one_call(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
 ) -> None:
     """GetVideoInfos reads up to 20 statuses at once: a batch costs one check, not one each."""
@@ -625,7 +625,7 @@ def test_a_batch_check_vod_refuses_falls_back_to_one_check_each(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
 ) -> None:
     """E.g. a RAM policy from before vod:GetVideoInfos: each claim is checked on its own."""
     videos = {f"{number:032x}": "UploadSucc" for number in range(1, 4)}
@@ -677,7 +677,7 @@ def test_a_callback_with_a_bad_video_id_is_rejected_by_the_consumer_without_call
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
 ) -> None:
     """Never cleaned, and kept: the consumer reports it failed, so after its retries it
@@ -702,7 +702,7 @@ def test_the_receiver_never_calls_vod_even_when_vod_fails(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
 ) -> None:
     """VOD failing does not concern VOD's callback: it is answered 200 at once, and the
@@ -730,7 +730,7 @@ def test_a_failed_hand_off_is_answered_503_so_vod_delivers_again(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     output: ReadOutputFixture,
 ) -> None:
     good_queue = work_queue.url
@@ -768,7 +768,7 @@ def test_no_key_or_signature_appears_in_any_log_or_answer(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-from tests.conftest import (
+from tests.support import (
     FunctionUnderTest,
     IdempotencyTable,
     ReadOutputFixture,
@@ -22,17 +22,19 @@ from tests.conftest import (
     signed,
     vod_client_for,
 )
-from vod_parts_cleanup.cleanup import CleanupService
-from vod_parts_cleanup.idempotency import (
+from vod_parts_cleanup.consumer.cleanup import CleanupService
+from vod_parts_cleanup.consumer.idempotency import (
     REPLAY_LOG_MESSAGE,
     IdempotentCleanup,
     idempotency_config,
 )
-from vod_parts_cleanup.local import LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.models import CleanupFailedError, ErrorKind, Outcome, UploadEvent
-from vod_parts_cleanup.observability import CleanupMetrics, Telemetry
-from vod_parts_cleanup.settings import Settings
+from vod_parts_cleanup.consumer.models import UploadEvent
+from vod_parts_cleanup.shared.errors import CleanupFailedError
+from vod_parts_cleanup.shared.observability import CleanupMetrics, Telemetry
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup.shared.vocabulary import ErrorKind, Outcome
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 VIDEO_ID = "4d5e6f708192a3b4c5d6e7f8091a2b3c"
 
@@ -378,10 +380,10 @@ def test_a_new_notification_costs_two_dynamodb_writes_and_a_replay_one_read(
     stand_in.add_video(VIDEO_ID)
     event = UploadEvent(video_id=VIDEO_ID, outcome=Outcome.MANUAL)
 
-    cleanup.clean_up(event, deadline=None)
+    cleanup.clean_up(event)
     assert calls == ["PutItem", "UpdateItem"]
     calls.clear()
-    cleanup.clean_up(event, deadline=None)
+    cleanup.clean_up(event)
     # A replay: the conditional PutItem fails and returns the stored item with it.
     assert calls == ["PutItem"]
     [item] = idempotency_table.items()

@@ -6,9 +6,9 @@ import json
 import random
 from collections import Counter
 
-from tests.conftest import FunctionUnderTest, configure, load_event
-from vod_parts_cleanup.local import LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
+from tests.support import FunctionUnderTest, configure, load_event
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 MESSAGES = 1_000
 DUPLICATE_SHARE = 0.2

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CALLBACK_KEY, CALLBACK_URL, FunctionUnderTest, load_event, signed
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus
+from tests.support import CALLBACK_KEY, CALLBACK_URL, FunctionUnderTest, load_event, signed
+from vod_parts_cleanup.shared.errors import CleanupFailedError
+from vod_parts_cleanup.shared.vocabulary import CleanupStatus
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
 
 EXAMPLES = 300
 ANSWERS = {200, 400, 401, 405, 413, 500, 503}

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EVENTS, FunctionUnderTest, ReadOutputFixture, configure, load_event
-from vod_parts_cleanup.local import LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.settings import Settings
+from tests.support import EVENTS, FunctionUnderTest, ReadOutputFixture, configure, load_event
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 SECRET = "Zq8-distinctive-secret-value-7Hk"
 TOKEN = "CAIS-distinctive-sts-token-9Pw"

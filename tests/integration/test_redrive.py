@@ -21,9 +21,9 @@ from scripts.redrive import (
     redrive,
     region_from_queue_url,
 )
-from tests.conftest import FunctionUnderTest, WorkQueue, load_event
-from vod_parts_cleanup.local import LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
+from tests.support import FunctionUnderTest, MotoQueue, load_event
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 REGION = "us-east-1"
 NOT_JSON = "not json at all{"
@@ -144,7 +144,7 @@ def run(*arguments: str) -> int:
 
 
 def test_every_readable_message_is_moved_once_and_unchanged(
-    failed_events: str, work_queue: WorkQueue, capsys: pytest.CaptureFixture[str]
+    failed_events: str, work_queue: MotoQueue, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bodies, payloads = failed_events_mix()
     put(failed_events, bodies)
@@ -166,7 +166,7 @@ def test_every_readable_message_is_moved_once_and_unchanged(
 
 
 def test_an_empty_queue_is_a_run_with_nothing_to_do(
-    failed_events: str, work_queue: WorkQueue, capsys: pytest.CaptureFixture[str]
+    failed_events: str, work_queue: MotoQueue, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run("--from", failed_events, "--to", work_queue.url) == EXIT_OK
     assert summary_lines(capsys.readouterr().out) == {
@@ -198,7 +198,7 @@ def test_a_work_queue_that_refuses_every_message_leaves_them_all_and_fails(
 
 
 def test_a_source_queue_that_cannot_be_read_fails_the_run(
-    aws: None, work_queue: WorkQueue, capsys: pytest.CaptureFixture[str]
+    aws: None, work_queue: MotoQueue, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = "https://sqs.us-east-1.amazonaws.com/123456789012/no-such-queue"
 
@@ -238,7 +238,7 @@ def refuse_deletes_naming(client: Any, video_ids: set[str]) -> None:
 
 
 def test_entries_the_work_queue_refuses_stay_in_the_source_queue(
-    failed_events: str, work_queue: WorkQueue
+    failed_events: str, work_queue: MotoQueue
 ) -> None:
     bodies = [json.dumps(lambda_failure_record(vod_body(number))) for number in range(14)]
     put(failed_events, bodies)
@@ -280,7 +280,7 @@ def test_a_message_too_large_for_the_work_queue_holds_back_only_itself(
 
 
 def test_a_message_sent_but_not_deleted_stays_and_the_run_fails(
-    failed_events: str, work_queue: WorkQueue
+    failed_events: str, work_queue: MotoQueue
 ) -> None:
     bodies = [json.dumps(vod_body(number)) for number in range(3)]
     put(failed_events, bodies)
@@ -299,7 +299,7 @@ def test_a_message_sent_but_not_deleted_stays_and_the_run_fails(
 
 
 def test_a_dry_run_lists_every_message_and_changes_nothing(
-    failed_events: str, work_queue: WorkQueue, capsys: pytest.CaptureFixture[str]
+    failed_events: str, work_queue: MotoQueue, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bodies, _payloads = failed_events_mix()
     put(failed_events, bodies)
@@ -322,7 +322,7 @@ def test_a_dry_run_lists_every_message_and_changes_nothing(
 
 
 def test_max_messages_stops_the_run_and_leaves_the_rest(
-    failed_events: str, work_queue: WorkQueue
+    failed_events: str, work_queue: MotoQueue
 ) -> None:
     put(failed_events, [json.dumps(vod_body(number)) for number in range(25)])
 
@@ -359,7 +359,7 @@ def test_a_dry_run_with_max_messages_also_makes_them_visible_again(failed_events
     ],
 )
 def test_what_the_work_queue_could_not_read_is_left_for_a_person(
-    failed_events: str, work_queue: WorkQueue, body: str, problem: str
+    failed_events: str, work_queue: MotoQueue, body: str, problem: str
 ) -> None:
     put(failed_events, [body])
     out = io.StringIO()
@@ -375,7 +375,7 @@ def test_what_the_work_queue_could_not_read_is_left_for_a_person(
 
 def test_what_arrives_in_the_work_queue_is_cleaned_by_the_function(
     failed_events: str,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     handler: FunctionUnderTest,
     stand_in: LocalVod,
     context: LocalLambdaContext,

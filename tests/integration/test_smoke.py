@@ -7,9 +7,9 @@ import json
 import pytest
 
 from scripts import smoke
-from tests.conftest import CALLBACK_KEY, FunctionUnderTest, configure
-from vod_parts_cleanup.local import LocalVod
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
+from tests.support import CALLBACK_KEY, FunctionUnderTest, configure
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 
 class FunctionTarget:

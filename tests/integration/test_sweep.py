@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FunctionUnderTest, WorkQueue, configure, load_event
-from vod_parts_cleanup.local import LocalVod, Video
-from vod_parts_cleanup.local.lambda_context import LocalLambdaContext
-from vod_parts_cleanup.local.sqs import receive_all
-from vod_parts_cleanup.sweep import read_sweep_request
+from tests.support import FunctionUnderTest, MotoQueue, configure, load_event
+from vod_parts_cleanup.consumer.sweep import read_sweep_request
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.sqs import receive_all
+from vod_parts_cleanup_dev.vod_catalog import Video
+from vod_parts_cleanup_dev.vod_server import LocalVod
 
 DELETE = "DeleteMultipartUpload"
 MIN_AGE = timedelta(hours=24)
@@ -74,7 +75,7 @@ def sweep(function: FunctionUnderTest, **request: Any) -> dict[str, Any]:
     return dict(answer)
 
 
-def receive_everything(work_queue: WorkQueue) -> list[dict[str, Any]]:
+def receive_everything(work_queue: MotoQueue) -> list[dict[str, Any]]:
     """Every message, each received once (and so hidden: the queue is only looked at)."""
     messages = []
     while batch := receive_all(work_queue.client, work_queue.url):
@@ -82,7 +83,7 @@ def receive_everything(work_queue: WorkQueue) -> list[dict[str, Any]]:
     return messages
 
 
-def queue_depth(work_queue: WorkQueue) -> int:
+def queue_depth(work_queue: MotoQueue) -> int:
     attributes = work_queue.client.get_queue_attributes(
         QueueUrl=work_queue.url, AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]
@@ -90,7 +91,7 @@ def queue_depth(work_queue: WorkQueue) -> int:
 
 
 def test_6000_stalled_uploads_are_found_through_more_than_one_filter(
-    deployed_handler: FunctionUnderTest, stand_in: LocalVod, work_queue: WorkQueue
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, work_queue: MotoQueue
 ) -> None:
     """More than one GetVideoList filter holds (5,000 at most): the window is walked in
     slices, each read page by page, and exactly the eligible uploads are found, once each.
@@ -109,14 +110,15 @@ def test_6000_stalled_uploads_are_found_through_more_than_one_filter(
     assert stand_in.calls(DELETE) == 0  # the sweep itself deletes nothing
 
     request = read_sweep_request({"Sweep": {"DryRun": True}}, deployed_handler.settings)
-    deadline = deployed_handler.clock.monotonic() + 60
-    found = deployed_handler.app.sweeper.sweep(request, deadline=deadline).found
+    consumer = deployed_handler.consumer
+    consumer.deadline.start(60)
+    found = consumer.sweeper.sweep(request).found
     assert len(found) == len(set(found)) == len(seeded.eligible)
     assert set(found) == seeded.eligible
 
 
 def test_the_sweep_queues_exactly_the_eligible_uploads_once_each(
-    deployed_handler: FunctionUnderTest, stand_in: LocalVod, work_queue: WorkQueue
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, work_queue: MotoQueue
 ) -> None:
     seeded = Seeded(stand_in, stalled=250)
     summary = sweep(deployed_handler)
@@ -132,7 +134,7 @@ def test_the_sweep_queues_exactly_the_eligible_uploads_once_each(
 
 
 def test_a_dry_run_lists_and_counts_but_queues_and_deletes_nothing(
-    deployed_handler: FunctionUnderTest, stand_in: LocalVod, work_queue: WorkQueue
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, work_queue: MotoQueue
 ) -> None:
     seeded = Seeded(stand_in, stalled=120)
     summary = sweep(deployed_handler, DryRun=True)
@@ -148,7 +150,7 @@ def test_a_dry_run_lists_and_counts_but_queues_and_deletes_nothing(
 def test_the_consumer_cleans_what_the_sweep_queued_once_however_often_it_runs(
     deployed_handler: FunctionUnderTest,
     stand_in: LocalVod,
-    work_queue: WorkQueue,
+    work_queue: MotoQueue,
     context: LocalLambdaContext,
 ) -> None:
     seeded = Seeded(stand_in, stalled=25)

@@ -11,11 +11,13 @@ from alibabacloud_vod20170321.client import Client as OfficialVodClient
 from alibabacloud_vod20170321.models import DeleteMultipartUploadRequest
 from darabonba.runtime import RuntimeOptions
 
-from tests.conftest import FastClock, vod_client_for
-from vod_parts_cleanup.local import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
-from vod_parts_cleanup.models import CleanupFailedError, CleanupStatus, ErrorKind
-from vod_parts_cleanup.settings import Secret, Settings
-from vod_parts_cleanup.vod_client import VodCall, VodClient, build_openapi_client
+from tests.support import FastClock, vod_client_for
+from vod_parts_cleanup.consumer.vod_client import VodCall, VodClient, build_openapi_client
+from vod_parts_cleanup.shared.clock import Deadline
+from vod_parts_cleanup.shared.errors import CleanupFailedError
+from vod_parts_cleanup.shared.settings import Secret, Settings
+from vod_parts_cleanup.shared.vocabulary import CleanupStatus, ErrorKind
+from vod_parts_cleanup_dev.vod_server import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 
 VIDEO_ID = "5aed81b74ba84920be578cdfe004af4b"
 
@@ -33,7 +35,7 @@ def client(settings: Settings) -> VodClient:
 def test_parts_are_deleted(stand_in: LocalVod, client: VodClient) -> None:
     stand_in.add_video(VIDEO_ID, has_parts=True)
     calls: list[VodCall] = []
-    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
+    answer = client.delete_multipart_upload(VIDEO_ID, on_call=calls.append)
     assert answer.status is CleanupStatus.DELETED
     assert answer.attempts == 1
     assert not stand_in.has_parts(VIDEO_ID)
@@ -46,7 +48,7 @@ def test_parts_are_deleted(stand_in: LocalVod, client: VodClient) -> None:
 
 def test_the_request_is_the_one_vod_documents(stand_in: LocalVod, client: VodClient) -> None:
     stand_in.add_video(VIDEO_ID)
-    client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    client.delete_multipart_upload(VIDEO_ID)
     [request] = stand_in.requests
     assert (request.method, request.path) == ("POST", "/")
     assert (request.action, request.version) == ("DeleteMultipartUpload", "2017-03-21")
@@ -72,7 +74,7 @@ def test_the_request_matches_what_the_official_vod_sdk_sends(
     official.delete_multipart_upload_with_options(
         DeleteMultipartUploadRequest(media_id=first, media_type="video"), RuntimeOptions()
     )
-    client.delete_multipart_upload(second, deadline=None)
+    client.delete_multipart_upload(second)
     theirs, ours = stand_in.requests
     assert theirs.status == ours.status == 200
     assert theirs.signature_valid and ours.signature_valid
@@ -115,7 +117,7 @@ def test_final_answers_are_mapped_and_never_retried(
     stand_in: LocalVod, client: VodClient, prepare, status: CleanupStatus, error_code: str
 ) -> None:
     prepare(stand_in)
-    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None)
+    answer = client.delete_multipart_upload(VIDEO_ID)
     assert (answer.status, answer.error_code, answer.attempts) == (status, error_code, 1)
     assert len(stand_in.requests) == 1
     assert answer.request_id == stand_in.requests[0].request_id
@@ -140,7 +142,7 @@ def test_transient_errors_are_retried_until_vod_answers(
     stand_in.add_video(VIDEO_ID)
     stand_in.fail_next(code, status=status, times=2)
     calls: list[VodCall] = []
-    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
+    answer = client.delete_multipart_upload(VIDEO_ID, on_call=calls.append)
     assert (answer.status, answer.attempts) == (CleanupStatus.DELETED, 3)
     assert [call.error_code for call in calls] == [code, code, None]
     assert len(stand_in.requests) == 3
@@ -149,7 +151,7 @@ def test_transient_errors_are_retried_until_vod_answers(
 def test_throttling_with_retry_after_is_retried(stand_in: LocalVod, client: VodClient) -> None:
     stand_in.add_video(VIDEO_ID)
     stand_in.fail_next("Throttling.User", retry_after_ms=50)
-    assert client.delete_multipart_upload(VIDEO_ID, deadline=None).attempts == 2
+    assert client.delete_multipart_upload(VIDEO_ID).attempts == 2
 
 
 def test_transient_errors_that_persist_fail_after_the_last_attempt(
@@ -158,7 +160,7 @@ def test_transient_errors_that_persist_fail_after_the_last_attempt(
     stand_in.add_video(VIDEO_ID)
     stand_in.fail_next("ServiceUnAvailable", status=503, times=settings.max_attempts)
     with pytest.raises(CleanupFailedError) as failure:
-        client.delete_multipart_upload(VIDEO_ID, deadline=None)
+        client.delete_multipart_upload(VIDEO_ID)
     assert failure.value.kind is ErrorKind.TRANSIENT
     assert failure.value.error_code == "ServiceUnAvailable"
     assert failure.value.attempts == settings.max_attempts
@@ -172,7 +174,7 @@ def test_a_dropped_connection_is_a_transient_network_error(
     stand_in.add_video(VIDEO_ID)
     stand_in.drop_next(times=1)
     calls: list[VodCall] = []
-    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
+    answer = client.delete_multipart_upload(VIDEO_ID, on_call=calls.append)
     assert answer.status is CleanupStatus.DELETED
     assert [call.error_code for call in calls] == ["NetworkError", None]
 
@@ -182,7 +184,7 @@ def test_a_slow_answer_times_out_and_is_retried(stand_in: LocalVod, settings: Se
     stand_in.delay_next(1.0)
     client = vod_client(settings, read_timeout_ms=200)
     calls: list[VodCall] = []
-    answer = client.delete_multipart_upload(VIDEO_ID, deadline=None, on_call=calls.append)
+    answer = client.delete_multipart_upload(VIDEO_ID, on_call=calls.append)
     assert answer.status is CleanupStatus.DELETED
     assert [call.error_code for call in calls] == ["NetworkError", None]
     assert calls[0].latency_ms < 900
@@ -208,7 +210,7 @@ def test_configuration_errors_are_not_retried(
     stand_in.add_video(VIDEO_ID)
     stand_in.fail_next(code, status=status)
     with pytest.raises(CleanupFailedError) as failure:
-        client.delete_multipart_upload(VIDEO_ID, deadline=None)
+        client.delete_multipart_upload(VIDEO_ID)
     assert (failure.value.kind, failure.value.error_code) == (ErrorKind.CONFIGURATION, code)
     assert failure.value.attempts == 1
     assert len(stand_in.requests) == 1
@@ -221,7 +223,7 @@ def test_a_wrong_secret_is_a_configuration_error_that_names_no_secret(
     wrong = "wrong-secret-value-123"
     client = vod_client(settings, access_key_secret=Secret(wrong))
     with pytest.raises(CleanupFailedError) as failure:
-        client.delete_multipart_upload(VIDEO_ID, deadline=None)
+        client.delete_multipart_upload(VIDEO_ID)
     assert (failure.value.kind, failure.value.error_code) == (
         ErrorKind.CONFIGURATION,
         "SignatureDoesNotMatch",
@@ -236,7 +238,7 @@ def test_an_unknown_access_key_is_a_configuration_error(
 ) -> None:
     client = vod_client(settings, access_key_id="LTAI5tSomebodyElse000")
     with pytest.raises(CleanupFailedError) as failure:
-        client.delete_multipart_upload(VIDEO_ID, deadline=None)
+        client.delete_multipart_upload(VIDEO_ID)
     assert failure.value.error_code == "InvalidAccessKeyId.NotFound"
     assert failure.value.kind is ErrorKind.CONFIGURATION
 
@@ -247,7 +249,7 @@ def test_an_sts_token_is_sent(settings: Settings) -> None:
         sts_settings = settings.with_changes(vod_endpoint=sts_vod.endpoint)
         without_token = vod_client(sts_settings)
         with pytest.raises(CleanupFailedError):
-            without_token.delete_multipart_upload(VIDEO_ID, deadline=None)
+            without_token.delete_multipart_upload(VIDEO_ID)
         credential = CredentialClient(
             CredentialConfig(
                 type="sts",
@@ -257,27 +259,32 @@ def test_an_sts_token_is_sent(settings: Settings) -> None:
             )
         )
         with_token = VodClient(build_openapi_client(sts_settings, credential), sts_settings)
-        assert with_token.delete_multipart_upload(VIDEO_ID, deadline=None).status is (
-            CleanupStatus.DELETED
-        )
+        assert with_token.delete_multipart_upload(VIDEO_ID).status is (CleanupStatus.DELETED)
 
 
 def test_retries_stop_at_the_deadline(stand_in: LocalVod, settings: Settings) -> None:
     stand_in.add_video(VIDEO_ID)
     stand_in.fail_next("Throttling.User", times=100)
-    client = vod_client(settings, max_attempts=10)
+    clock = FastClock()
+    deadline = Deadline(clock)
+    client = vod_client_for(settings.with_changes(max_attempts=10), clock, deadline)
     started = time.monotonic()
+    deadline.start(1.5)
     with pytest.raises(CleanupFailedError) as failure:
-        client.delete_multipart_upload(VIDEO_ID, deadline=started + 1.5)
+        client.delete_multipart_upload(VIDEO_ID)
     assert time.monotonic() < started + 1.5
     assert failure.value.kind is ErrorKind.THROTTLED
     assert 1 <= failure.value.attempts < 10
 
 
-def test_no_call_is_made_when_no_time_is_left(stand_in: LocalVod, client: VodClient) -> None:
+def test_no_call_is_made_when_no_time_is_left(stand_in: LocalVod, settings: Settings) -> None:
     stand_in.add_video(VIDEO_ID)
+    clock = FastClock()
+    deadline = Deadline(clock)
+    client = vod_client_for(settings, clock, deadline)
+    deadline.start(0.1)
     with pytest.raises(CleanupFailedError) as failure:
-        client.delete_multipart_upload(VIDEO_ID, deadline=time.monotonic() + 0.1)
+        client.delete_multipart_upload(VIDEO_ID)
     assert (failure.value.error_code, failure.value.attempts) == ("DeadlineExceeded", 0)
     assert stand_in.requests == []
 
@@ -290,7 +297,7 @@ def test_backoff_grows_and_is_jittered(stand_in: LocalVod, settings: Settings) -
     for _ in range(20):
         stand_in.fail_next("InternalError", status=500, times=3)
         clock = FastClock()
-        vod_client_for(settings, clock).delete_multipart_upload(VIDEO_ID, deadline=None)
+        vod_client_for(settings, clock).delete_multipart_upload(VIDEO_ID)
         assert len(clock.slept) == 3
         for retry, pause in enumerate(clock.slept):
             pauses_by_retry[retry].append(pause)
@@ -312,7 +319,7 @@ def test_the_video_status_is_read_from_get_video_info(
 ) -> None:
     stand_in.add_video(VIDEO_ID, status=status)
     calls: list[VodCall] = []
-    answer = client.video_status(VIDEO_ID, deadline=None, on_call=calls.append)
+    answer = client.video_status(VIDEO_ID, on_call=calls.append)
     [request] = stand_in.requests
     assert (answer.status, answer.error_code, answer.attempts) == (status, None, 1)
     assert answer.request_id == request.request_id
@@ -332,9 +339,7 @@ def test_many_statuses_are_read_in_one_get_video_infos(
     stand_in.add_video("vid-ok", status="Normal")
     calls: list[VodCall] = []
 
-    answers = client.video_statuses(
-        ["vid-ok", "vid-gone", "vid-up"], deadline=None, on_call=calls.append
-    )
+    answers = client.video_statuses(["vid-ok", "vid-gone", "vid-up"], on_call=calls.append)
 
     [request] = stand_in.requests
     assert (request.action, request.query) == (
@@ -352,7 +357,7 @@ def test_many_statuses_are_read_in_one_get_video_infos(
 
 
 def test_a_video_vod_does_not_know_has_no_status(stand_in: LocalVod, client: VodClient) -> None:
-    answer = client.video_status(VIDEO_ID, deadline=None)
+    answer = client.video_status(VIDEO_ID)
     assert (answer.status, answer.error_code, answer.attempts) == (
         None,
         "InvalidVideo.NotFound",
@@ -365,10 +370,10 @@ def test_the_status_check_is_retried_and_fails_like_any_call(
 ) -> None:
     stand_in.add_video(VIDEO_ID, status="Uploading")
     stand_in.fail_next("Throttling.User", action="GetVideoInfo")
-    assert client.video_status(VIDEO_ID, deadline=None).attempts == 2
+    assert client.video_status(VIDEO_ID).attempts == 2
     stand_in.fail_next("Forbidden.RAM", status=403, action="GetVideoInfo")
     with pytest.raises(CleanupFailedError) as failure:
-        client.video_status(VIDEO_ID, deadline=None)
+        client.video_status(VIDEO_ID)
     assert (failure.value.kind, failure.value.error_code, failure.value.video_id) == (
         ErrorKind.CONFIGURATION,
         "Forbidden.RAM",

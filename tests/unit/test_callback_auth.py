@@ -4,18 +4,18 @@ a callback is refused, key rotation, header values read byte-exactly."""
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from tests.conftest import vod_signature
-from vod_parts_cleanup.callback_auth import (
+from tests.support import vod_signature
+from vod_parts_cleanup.receiver.callback_auth import (
     CallbackAuthenticator,
-    CallbackRejectedError,
-    RejectionReason,
     StaticCallbackKeys,
     callback_keys_from,
     callback_signature,
 )
-from vod_parts_cleanup.settings import Settings, SettingsError
+from vod_parts_cleanup.shared.aws_json import SECRETS_MANAGER, AwsAccess, AwsJsonClient
+from vod_parts_cleanup.shared.errors import CallbackRejectedError, SettingsError
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup.shared.vocabulary import RejectionReason
 
 DOCUMENTED_URL = "https://www.example.com/your/callback"
 DOCUMENTED_TIMESTAMP = 1519375990
@@ -126,18 +126,19 @@ def test_no_callback_url_is_a_configuration_error() -> None:
         authenticator(urls=())
 
 
-def no_secrets() -> SecretsProvider:
-    raise AssertionError("no secret is named, so Secrets Manager must not be asked")
+# No secret is named, so Secrets Manager must not be asked (nor could it be: no credentials).
+NO_SECRETS = AwsJsonClient(SECRETS_MANAGER, AwsAccess("us-east-1", None))
 
 
 def test_keys_come_from_the_environment_when_no_secret_is_named() -> None:
     keys = callback_keys_from(
-        Settings(callback_auth_key=" current ", callback_next_auth_key="next"), no_secrets
+        Settings(callback_auth_key=" current ", callback_next_auth_key="next"), NO_SECRETS
     )
+    assert isinstance(keys, StaticCallbackKeys)
     assert keys.keys() == ("current", "next")
     assert keys.reread() is None
     with pytest.raises(SettingsError, match="VOD_CALLBACK_AUTH_KEY_SECRET_ID"):
-        callback_keys_from(Settings(callback_next_auth_key="only-the-next-one"), no_secrets)
+        callback_keys_from(Settings(callback_next_auth_key="only-the-next-one"), NO_SECRETS)
 
 
 @pytest.mark.parametrize(

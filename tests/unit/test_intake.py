@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import load_event
-from vod_parts_cleanup.envelopes import recognise_trigger
-from vod_parts_cleanup.intake import read_notification
-from vod_parts_cleanup.json_body import MalformedEventError, decode_json_object
-from vod_parts_cleanup.models import CleanupResult, CleanupStatus, Outcome, Trigger, UploadEvent
+from tests.support import load_event
+from vod_parts_cleanup.consumer.intake import read_notification
+from vod_parts_cleanup.consumer.models import CleanupResult, UploadEvent
+from vod_parts_cleanup.shared.envelopes import decode_json_object, recognise_trigger
+from vod_parts_cleanup.shared.errors import MalformedEventError
+from vod_parts_cleanup.shared.vocabulary import CleanupStatus, Outcome, Trigger
 
 VIDEO_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from vod_parts_cleanup.pacing import Budget, Pacer
+from vod_parts_cleanup.consumer.pacing import Budget, Pacer
 
 
 class VirtualClock:
@@ -57,10 +57,10 @@ def test_a_caller_that_was_idle_does_not_wait() -> None:
 def test_a_slot_after_the_deadline_is_refused_without_waiting() -> None:
     clock = VirtualClock()
     pacer = Pacer(Budget(calls_per_second=2, concurrent_callers=1), clock=clock, sleep=clock.sleep)
-    assert pacer.wait_for_slot(deadline=clock.now + 10)
-    assert not pacer.wait_for_slot(deadline=clock.now + 0.4)  # next slot is 0.5 s away
+    assert pacer.wait_for_slot(latest_start=clock.now + 10)
+    assert not pacer.wait_for_slot(latest_start=clock.now + 0.4)  # next slot is 0.5 s away
     assert clock.sleeps == []
-    assert pacer.wait_for_slot(deadline=clock.now + 0.5)
+    assert pacer.wait_for_slot(latest_start=clock.now + 0.5)
     assert clock.sleeps == [pytest.approx(0.5)]
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from vod_parts_cleanup.settings import Secret, Settings, SettingsError
+from vod_parts_cleanup.shared.errors import SettingsError
+from vod_parts_cleanup.shared.settings import Secret, Settings
 
 
 def test_defaults_reach_vod_in_shanghai_over_https() -> None:

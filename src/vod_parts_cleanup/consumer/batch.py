@@ -1,0 +1,103 @@
+"""The paced consumer: the work queue's SQS batches, one record at a time through the pipeline.
+
+Every record it cannot finish goes back to the queue as a batch item failure (after 5
+receives, to the dead-letter queue), never dropped. It stops starting records when the
+invocation's time is nearly up, so the batch always answers before Lambda's timeout; the
+records it did not start go back to the queue too, counted as deferred, not failed.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from vod_parts_cleanup.consumer.models import CleanupResult
+from vod_parts_cleanup.consumer.pipeline import Pipeline
+from vod_parts_cleanup.shared.clock import Deadline
+from vod_parts_cleanup.shared.envelopes import decode_json_object
+from vod_parts_cleanup.shared.errors import (
+    CleanupFailedError,
+    MalformedEventError,
+    RejectedEventError,
+)
+from vod_parts_cleanup.shared.observability import Telemetry
+from vod_parts_cleanup.shared.vocabulary import CleanupStatus, ErrorCode, ErrorKind
+from vod_parts_cleanup.shared.work_queue import delivery_of
+
+# A record is started only with this much of the invocation's time left: enough for the
+# pacer's wait, a VOD call with one retry and the idempotency store's two writes.
+SECONDS_TO_START_A_RECORD = 3.0
+
+
+class QueueConsumer:
+    """Cleans the records of one SQS batch, reporting the ones to keep."""
+
+    def __init__(self, pipeline: Pipeline, *, deadline: Deadline, telemetry: Telemetry) -> None:
+        self._pipeline = pipeline
+        self._deadline = deadline
+        self._telemetry = telemetry
+        self._metrics, self._logger = telemetry.metrics, telemetry.logger
+
+    def consume(self, event: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The batch response: ``batchItemFailures`` lists the records SQS must keep."""
+        if not event["Records"]:  # Powertools refuses an empty batch; nothing to report
+            return {"batchItemFailures": []}
+        self._confirm_ahead(event["Records"])
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        return process_partial_response(
+            event=dict(event),
+            record_handler=self._consume_record,
+            processor=processor,
+        )
+
+    def _confirm_ahead(self, records: list[Mapping[str, Any]]) -> None:
+        """Let the pipeline check the batch's unverified claims in one VOD call; a record it
+        cannot read is left to ``_consume_record``, which reports it. Only the bodies of
+        unverified deliveries are read here: the others are read once, when cleaned."""
+        try:
+            notifications = []
+            for record in records:
+                delivery = delivery_of(record.get("messageAttributes"))
+                if not delivery.claim_is_unverified:
+                    continue
+                try:
+                    body = decode_json_object(record.get("body"))
+                except MalformedEventError:
+                    continue
+                notifications.append((body, delivery))
+            self._pipeline.confirm_ahead(notifications)
+        except Exception:
+            self._logger.exception("statuses not read ahead; each claim is checked on its own")
+
+    def _consume_record(self, record: SQSRecord) -> dict[str, Any]:
+        with self._logger.append_context_keys(messageId=record.message_id):
+            seconds_left = self._deadline.seconds_left()
+            if seconds_left is not None and seconds_left < SECONDS_TO_START_A_RECORD:
+                self._metrics.count_failure(ErrorKind.OUT_OF_TIME, None)
+                raise CleanupFailedError(
+                    kind=ErrorKind.OUT_OF_TIME, error_code=ErrorCode.NO_TIME_LEFT, video_id=None
+                )
+            try:
+                body = decode_json_object(record.body)
+            except MalformedEventError as error:
+                rejected = CleanupResult.rejected_body(ErrorCode.MALFORMED_EVENT, str(error))
+                self._telemetry.account_for(rejected)
+                raise
+            delivery = delivery_of(record.raw_event.get("messageAttributes"))
+            try:
+                result = self._pipeline.process(body, delivery)
+            except CleanupFailedError:
+                raise
+            except Exception:
+                self._metrics.count_failure(ErrorKind.TRANSIENT, None)
+                self._logger.exception("unexpected error; the record is kept for a retry")
+                raise
+            if result.status is CleanupStatus.REJECTED:
+                # Reported, so the message ends in the dead-letter queue for inspection.
+                raise RejectedEventError(f"{result.error_code}: {result.detail}")
+            return result.to_json_dict()

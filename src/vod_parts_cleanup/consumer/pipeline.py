@@ -1,0 +1,50 @@
+"""The one path every notification takes, whatever carried it: read, account for, clean once.
+
+The SQS consumer, a direct invocation, an EventBridge invocation and the local runner all
+hand a body here; they differ only in how they keep what cannot be finished now.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vod_parts_cleanup.consumer.cleanup import Cleaner
+from vod_parts_cleanup.consumer.intake import notification_body, read_notification
+from vod_parts_cleanup.consumer.models import CleanupResult, UploadEvent
+from vod_parts_cleanup.shared.observability import Telemetry
+from vod_parts_cleanup.shared.work_queue import Delivery
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pipeline:
+    """Read -> account for -> clean once -> result; raises CleanupFailedError to keep it."""
+
+    cleaner: Cleaner
+    confirm_unverified_claims: bool
+    telemetry: Telemetry
+
+    def process(self, body: object, delivery: Delivery) -> CleanupResult:
+        """The result for one notification, within the invocation's deadline."""
+        intake = self._read(body, delivery)
+        if isinstance(intake, CleanupResult):
+            self.telemetry.account_for(intake)
+            return intake
+        return self.cleaner.clean_up(intake)
+
+    def confirm_ahead(self, notifications: Sequence[tuple[object, Delivery]]) -> None:
+        """Before a batch: read the VOD status of every unverified claim in it at once, so
+        each record then needs only its delete. Worth it from two claims on; best effort."""
+        claims = [
+            intake
+            for body, delivery in notifications
+            if isinstance(intake := self._read(body, delivery), UploadEvent)
+            and intake.needs_confirmation
+        ]
+        if len(claims) >= 2:
+            self.cleaner.confirm_ahead(claims)
+
+    def _read(self, body: object, delivery: Delivery) -> UploadEvent | CleanupResult:
+        intake = read_notification(notification_body(body))
+        unverified = delivery.claim_is_unverified and self.confirm_unverified_claims
+        if isinstance(intake, UploadEvent) and unverified:
+            return intake.model_copy(update={"needs_confirmation": True})
+        return intake

@@ -1,0 +1,259 @@
+"""The sweep: uploads no event announced, found by listing VOD, handed to the paced consumer.
+
+VOD sends nothing when a resumable upload stalls or fails (the video stays ``Uploading``),
+and drops a callback after three tries, so some parts are only ever found by looking. The
+sweep lists the videos in the chosen statuses created between VOD's own purge horizon
+(7 days ago) and the minimum age, leaves alone an upload touched within the minimum age,
+and queues each of the rest as a "sweep found" notification: the consumer cleans it once
+(its idempotency key is the video and the outcome ``swept``), however often sweeps run.
+
+GetVideoList reaches only the first 5,000 videos of a filter, so the age window is walked in
+time slices: a slice that holds 5,000 or more is split in two until each can be read whole.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vod_parts_cleanup.consumer.intake import SWEEP_FOUND_EVENT_TYPE, SWEEP_REQUEST_KEY
+from vod_parts_cleanup.consumer.vod_client import (
+    LIST_PAGE_SIZE,
+    LIST_REACH,
+    UPLOAD_DETAILS_BATCH,
+    ListedVideo,
+    VideoPage,
+    VodClient,
+)
+from vod_parts_cleanup.shared.clock import Clock, Deadline
+from vod_parts_cleanup.shared.errors import SweepRequestError
+from vod_parts_cleanup.shared.observability import Telemetry
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup.shared.vocabulary import VIDEO_STATUS_UPLOADING, VIDEO_STATUSES, Trigger
+from vod_parts_cleanup.shared.work_queue import WorkQueue, delivery_attributes
+
+# VOD purges the parts of an unfinished upload after 7 days: older ones need nobody.
+PURGE_HORIZON = timedelta(days=7)
+# Stop starting listing calls with less than this left: the summary must still be sent.
+SECONDS_TO_FINISH = 2.0
+
+
+class SweepRequestModel(BaseModel):
+    """The body of ``{"Sweep": {...}}``; every key optional, defaults from the settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_age_minutes: int | None = Field(default=None, alias="MinAgeMinutes", ge=60, le=7 * 1440)
+    statuses: tuple[str, ...] | None = Field(default=None, alias="Statuses", min_length=1)
+    dry_run: bool = Field(default=False, alias="DryRun", strict=True)
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    min_age: timedelta
+    statuses: tuple[str, ...]
+    dry_run: bool = False
+
+
+def read_sweep_request(body: Any, settings: Settings) -> SweepRequest:
+    """The sweep ``body[SWEEP_REQUEST_KEY]`` asks for, with the settings' defaults."""
+    asked = body.get(SWEEP_REQUEST_KEY) if isinstance(body, dict) else None
+    try:
+        model = SweepRequestModel.model_validate(asked if asked is not None else {})
+    except ValidationError as error:
+        problems = sorted(
+            {
+                ".".join(str(part) for part in detail["loc"]) or SWEEP_REQUEST_KEY
+                for detail in error.errors(include_input=False, include_url=False)
+            }
+        )
+        raise SweepRequestError("invalid " + ", ".join(problems)) from None
+    statuses = model.statuses or settings.sweep_statuses
+    unknown = sorted(set(statuses) - set(VIDEO_STATUSES))
+    if unknown:
+        raise SweepRequestError(f"unknown status {', '.join(unknown)}")
+    minutes = model.min_age_minutes or settings.sweep_min_age_minutes
+    return SweepRequest(timedelta(minutes=minutes), tuple(statuses), model.dry_run)
+
+
+@dataclass
+class SweepSummary:
+    """What one sweep found and did; answered in camelCase and counted as metrics."""
+
+    dry_run: bool
+    window_start: datetime
+    window_end: datetime
+    candidates: int = 0
+    queued: int = 0
+    too_young: int = 0
+    pages: int = 0
+    complete: bool = True
+    found: list[str] = field(default_factory=list, repr=False)
+
+    def to_json_dict(self) -> dict[str, object]:
+        return {
+            "candidates": self.candidates,
+            "queued": self.queued,
+            "tooYoung": self.too_young,
+            "pages": self.pages,
+            "dryRun": self.dry_run,
+            "complete": self.complete,
+            "windowStart": self.window_start.isoformat().replace("+00:00", "Z"),
+            "windowEnd": self.window_end.isoformat().replace("+00:00", "Z"),
+        }
+
+
+# Told of each listing page (candidates so far) and each queued batch, for a progress bar.
+Progress = Callable[[str, int], None]
+
+
+def _no_progress(stage: str, count: int) -> None:
+    """Nobody watches."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sweeper:
+    """Finds the uploads to clean and queues them; it deletes nothing itself."""
+
+    vod: VodClient
+    work_queue: WorkQueue | None
+    clock: Clock
+    deadline: Deadline
+    telemetry: Telemetry
+
+    def sweep(self, request: SweepRequest, *, progress: Progress = _no_progress) -> SweepSummary:
+        now = datetime.fromtimestamp(int(self.clock.time()), UTC)
+        summary = SweepSummary(
+            dry_run=request.dry_run,
+            window_start=now - PURGE_HORIZON,
+            window_end=now - request.min_age,
+        )
+        videos = self._list(request, summary, progress)
+        eligible = self._without_recent_activity(videos, now - request.min_age, summary)
+        summary.candidates = len(eligible)
+        summary.found = [video.video_id for video in eligible]
+        if not request.dry_run:
+            summary.queued = self._queue(eligible, progress)
+        self._account_for(summary)
+        return summary
+
+    def _list(
+        self, request: SweepRequest, summary: SweepSummary, progress: Progress
+    ) -> dict[str, ListedVideo]:
+        """Every video in the statuses and the window, each once."""
+        found: dict[str, ListedVideo] = {}
+        for video in self._walk(request, summary):
+            found.setdefault(video.video_id, video)
+            if len(found) % LIST_PAGE_SIZE == 0:
+                progress("listed", len(found))
+        progress("listed", len(found))
+        return found
+
+    def _walk(self, request: SweepRequest, summary: SweepSummary) -> Iterator[ListedVideo]:
+        """The window's videos, slice by slice; a slice VOD cannot list whole is halved."""
+
+        def page(start: datetime, end: datetime, number: int) -> VideoPage:
+            summary.pages += 1
+            return self.vod.list_videos(
+                statuses=request.statuses,
+                created_from=start,
+                created_to=end,
+                page=number,
+            )
+
+        slices = [(summary.window_start, summary.window_end)]
+        while slices:
+            start, end = slices.pop()
+            if self._out_of_time(summary):
+                return
+            first = page(start, end, 1)
+            if first.total >= LIST_REACH and end - start > timedelta(seconds=1):
+                middle = (start + (end - start) / 2).replace(microsecond=0)
+                slices += [(middle + timedelta(seconds=1), end), (start, middle)]
+                continue
+            if first.total > LIST_REACH:  # one second holding more than VOD will list
+                summary.complete = False
+            yield from first.videos
+            pages = -(-min(first.total, LIST_REACH) // LIST_PAGE_SIZE)
+            for number in range(2, pages + 1):
+                if self._out_of_time(summary):
+                    return
+                yield from page(start, end, number).videos
+
+    def _without_recent_activity(
+        self,
+        videos: dict[str, ListedVideo],
+        latest_activity: datetime,
+        summary: SweepSummary,
+    ) -> list[ListedVideo]:
+        """Leave alone an upload still in progress: touched within the minimum age."""
+        uploading = [
+            video.video_id for video in videos.values() if video.status == VIDEO_STATUS_UPLOADING
+        ]
+        touched: dict[str, datetime] = {}
+        checked: set[str] = set()
+        for start in range(0, len(uploading), UPLOAD_DETAILS_BATCH):
+            if self._out_of_time(summary):
+                break  # the rest is not checked in time: the next sweep decides
+            batch = uploading[start : start + UPLOAD_DETAILS_BATCH]
+            touched |= self.vod.last_upload_activity(batch)
+            checked.update(batch)
+        eligible = []
+        for video in videos.values():
+            if video.status == VIDEO_STATUS_UPLOADING:
+                if video.video_id not in checked:
+                    continue
+                # No detail (an upload SDK too old to report it): its creation time, older
+                # than the minimum age, is all there is to go by.
+                activity = touched.get(video.video_id)
+                if activity is not None and activity > latest_activity:
+                    summary.too_young += 1
+                    continue
+            eligible.append(video)
+        return eligible
+
+    def _queue(self, videos: list[ListedVideo], progress: Progress) -> int:
+        if self.work_queue is None:
+            self.telemetry.logger.error(
+                "WORK_QUEUE_URL is not set: the sweep cannot queue anything"
+            )
+            return 0
+        attributes = delivery_attributes(Trigger.SWEEP, received_at=self.clock.time())
+        bodies = [
+            json.dumps(
+                {
+                    "EventType": SWEEP_FOUND_EVENT_TYPE,
+                    "VideoId": video.video_id,
+                    "Status": video.status,
+                }
+            )
+            for video in videos
+        ]
+        queued = 0
+        for start in range(0, len(bodies), 100):
+            queued += self.work_queue.hand_off_many(bodies[start : start + 100], attributes)
+            progress("queued", queued)
+        return queued
+
+    def _out_of_time(self, summary: SweepSummary) -> bool:
+        seconds_left = self.deadline.seconds_left()
+        if seconds_left is None or seconds_left >= SECONDS_TO_FINISH:
+            return False
+        summary.complete = False
+        return True
+
+    def _account_for(self, summary: SweepSummary) -> None:
+        self.telemetry.metrics.count_sweep(
+            candidates=summary.candidates,
+            queued=summary.queued,
+            too_young=summary.too_young,
+            pages=summary.pages,
+        )
+        level = self.telemetry.logger.info if summary.complete else self.telemetry.logger.warning
+        level(
+            "sweep done" if summary.complete else "sweep cut short by the time left",
+            extra={"sweep": summary.to_json_dict()},
+        )

@@ -1,5 +1,0 @@
-"""Run the local VOD stand-in: ``python -m vod_parts_cleanup.local --port 8080 --video ID``."""
-
-from vod_parts_cleanup.local.vod_server import main
-
-raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""The SQS work queue: where receivers hand notifications off and the paced consumer reads them.
+
+The body is the notification exactly as it arrived (a VOD body, an EventBridge event or a
+direct request), so any message can be read, redriven or sent by hand the same way. What
+the consumer must know besides the body travels as message attributes: which trigger
+received it (an HTTP callback's body is an unsigned claim, to be confirmed with VOD) and when.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vod_parts_cleanup.shared.aws_json import AwsJsonClient
+from vod_parts_cleanup.shared.errors import AwsCallError, HandOffFailedError, OutOfTimeError
+from vod_parts_cleanup.shared.vocabulary import Trigger
+
+TRIGGER_ATTRIBUTE = "trigger"
+SEND_BATCH = 10  # SQS takes at most ten messages a request
+RECEIVED_AT_ATTRIBUTE = "receivedAt"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a notification reached the consumer, as far as the message says."""
+
+    trigger: Trigger | None = None
+    received_at: float | None = None
+
+    @property
+    def claim_is_unverified(self) -> bool:
+        """Its body came through an unsigned channel (an HTTP callback), not through IAM."""
+        return self.trigger is Trigger.HTTP
+
+
+def delivery_attributes(trigger: Trigger, *, received_at: float) -> dict[str, str]:
+    """The message attributes a receiver sends along with a body."""
+    return {TRIGGER_ATTRIBUTE: trigger.value, RECEIVED_AT_ATTRIBUTE: f"{received_at:.3f}"}
+
+
+def delivery_of(message_attributes: Mapping[str, Any] | None) -> Delivery:
+    """The delivery an SQS record's attributes describe (Lambda's camelCase record form)."""
+    attributes = message_attributes or {}
+    trigger_text = _string_value(attributes.get(TRIGGER_ATTRIBUTE))
+    received_text = _string_value(attributes.get(RECEIVED_AT_ATTRIBUTE))
+    try:
+        trigger = Trigger(trigger_text) if trigger_text else None
+    except ValueError:
+        trigger = None
+    try:
+        received_at = float(received_text) if received_text else None
+    except ValueError:
+        received_at = None
+    return Delivery(trigger=trigger, received_at=received_at)
+
+
+def _string_value(attribute: object) -> str | None:
+    if isinstance(attribute, Mapping):
+        value = attribute.get("stringValue")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _message_attributes(attributes: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    return {
+        name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+    }
+
+
+class WorkQueue:
+    """The queue, through the function's one SQS client (AWS's JSON protocol, without
+    botocore: the receiver hands off on its cold start, and botocore's import alone costs
+    more than that start may)."""
+
+    def __init__(self, queue_url: str, sqs_client: AwsJsonClient) -> None:
+        self._queue_url = queue_url
+        self._client = sqs_client
+
+    def hand_off_many(self, bodies: Sequence[str], attributes: Mapping[str, str]) -> int:
+        """Queue the bodies, ten to a request; how many the queue took (the rest are left to
+        whoever finds them again: the sweep runs again)."""
+        taken = 0
+        for start in range(0, len(bodies), SEND_BATCH):
+            entries = [
+                {
+                    "Id": str(number),
+                    "MessageBody": body,
+                    "MessageAttributes": _message_attributes(attributes),
+                }
+                for number, body in enumerate(bodies[start : start + SEND_BATCH])
+            ]
+            try:
+                answer = self._client.call(
+                    "SendMessageBatch", {"QueueUrl": self._queue_url, "Entries": entries}
+                )
+            except (AwsCallError, OutOfTimeError):
+                break
+            successful = answer.get("Successful")
+            taken += len(successful) if isinstance(successful, list) else 0
+        return taken
+
+    def hand_off(self, body: str, attributes: Mapping[str, str]) -> str:
+        """Queue the body; return the SQS MessageId, or raise HandOffFailedError."""
+        request = {
+            "QueueUrl": self._queue_url,
+            "MessageBody": body,
+            "MessageAttributes": _message_attributes(attributes),
+        }
+        try:
+            response = self._client.call("SendMessage", request)
+        except (AwsCallError, OutOfTimeError) as error:
+            reason = error.code if isinstance(error, AwsCallError) else type(error).__name__
+            msg = f"the work queue did not take the message: {reason}"
+            raise HandOffFailedError(msg) from None
+        message_id = response.get("MessageId")
+        if not isinstance(message_id, str):
+            msg = "the work queue did not take the message: its answer has no MessageId"
+            raise HandOffFailedError(msg)
+        return message_id

@@ -1,0 +1,180 @@
+"""What the local runner prints: results, VOD requests, queued messages, metrics, run figures.
+
+Everything is read from what the function wrote (its EMF metrics and JSON logs) and from the
+stand-in's record of requests, the way an operator reads CloudWatch: nothing is asked of
+the function's internals.
+"""
+
+import contextlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+from vod_parts_cleanup.consumer.cleanup import VOD_CALL_LOG_MESSAGE
+from vod_parts_cleanup.consumer.idempotency import REPLAY_LOG_MESSAGE
+from vod_parts_cleanup.shared.observability import METRIC_FOR_STATUS, MetricName
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup_dev.runner import Invocation
+
+# The metrics that say an event came in and how it ended (each event counts one of them).
+EVENT_METRICS = frozenset(
+    {metric.value for metric in METRIC_FOR_STATUS.values()}
+    | {
+        MetricName.IDEMPOTENT_REPLAY.value,
+        MetricName.CLEANUP_FAILED.value,
+        MetricName.CLEANUP_DEFERRED.value,
+    }
+)
+
+
+def print_invocation(invocation: Invocation, out: TextIO, *, logs: bool) -> None:
+    if invocation.error is not None:
+        print(f"raised {type(invocation.error).__name__}: {invocation.error}", file=out)
+    else:
+        print("result:", file=out)
+        print(_indent(json.dumps(_readable(invocation.response), indent=2)), file=out)
+    _print_event_results(invocation.records, out)
+    _print_vod_requests(invocation.vod_requests, invocation.records, out)
+    _print_queued(invocation.queued, out)
+    _print_metrics(invocation.records, out)
+    if logs:
+        _print_logs(invocation.records, out)
+
+
+def print_run_figures(
+    invocations: Sequence[Invocation], settings: Settings, out: TextIO, *, queue_depth: int | None
+) -> None:
+    """The dashboard's figures for this run: events in, VOD calls against the budget,
+    throttles, the work queue."""
+    emf = [record for invocation in invocations for record in _emf(invocation.records)]
+    events_in = sum(1 for record in emf for name in _metric_names(record) if name in EVENT_METRICS)
+    calls = Counter(
+        str(record.get("Operation"))
+        for record in emf
+        if MetricName.VOD_LATENCY.value in _metric_names(record)
+    )
+    throttled = sum(1 for record in emf if MetricName.VOD_THROTTLED.value in _metric_names(record))
+    by_operation = ", ".join(f"{name} {count}" for name, count in sorted(calls.items()))
+    share = settings.vod_calls_per_second / settings.vod_concurrent_callers
+    print("run figures:", file=out)
+    print(f"  events in: {events_in}", file=out)
+    print(f"  VOD calls: {sum(calls.values())} ({by_operation or 'none'})", file=out)
+    print(
+        f"  DeleteMultipartUpload budget: {settings.vod_calls_per_second:g}/s for the account, "
+        f"{share:g}/s for each of {settings.vod_concurrent_callers} environments",
+        file=out,
+    )
+    print(f"  throttled VOD answers: {throttled}", file=out)
+    if queue_depth is not None:
+        print(f"  work queue depth after the run: {queue_depth}", file=out)
+
+
+def _readable(response: Any) -> Any:
+    """An HTTP answer with its JSON body shown as JSON rather than as one escaped string."""
+    if isinstance(response, dict) and isinstance(response.get("body"), str):
+        with contextlib.suppress(ValueError):
+            return response | {"body": json.loads(response["body"])}
+    return response
+
+
+def _print_event_results(records: list[dict[str, Any]], out: TextIO) -> None:
+    """One line per event handled, from the logs: an SQS batch answers only with failures."""
+    results = [record for record in records if isinstance(record.get("result"), dict)]
+    replays = [record["message"] == REPLAY_LOG_MESSAGE for record in results]
+    if len(results) < 2 and not any(replays) and "messageId" not in str(results):
+        return
+    print("events handled:", file=out)
+    for record, replayed_record in zip(results, replays, strict=True):
+        result = record["result"]
+        where = f"message {record['messageId']}: " if "messageId" in record else ""
+        reason = f" ({result['errorCode']})" if "errorCode" in result else ""
+        if "reason" in result:
+            reason += f" ({result['reason']})"
+        replayed = " - replayed from the idempotency store" if replayed_record else ""
+        print(
+            f"  {where}{result.get('videoId', '-')} {result['status']}{reason}{replayed}",
+            file=out,
+        )
+
+
+def _print_vod_requests(
+    requests: Sequence[Any] | None, records: list[dict[str, Any]], out: TextIO
+) -> None:
+    if requests is not None:
+        print(f"VOD requests received by the stand-in: {len(requests)}", file=out)
+        for request in requests:
+            query = " ".join(f"{key}={value}" for key, value in sorted(request.query.items()))
+            signature = "valid signature" if request.signature_valid else "INVALID signature"
+            answer = request.error_code or "OK"
+            print(
+                f"  {request.method} {request.path} {request.action} {request.version} {query}"
+                f" ({signature}) -> {request.status} {answer} RequestId {request.request_id}",
+                file=out,
+            )
+        return
+    calls = [record for record in records if record.get("message") == VOD_CALL_LOG_MESSAGE]
+    print(f"VOD calls made: {len(calls)}", file=out)
+    for call in calls:
+        print(
+            f"  {call.get('action')} attempt {call.get('attempt')}: HTTP {call.get('httpStatus')} "
+            f"{call.get('errorCode') or 'OK'} RequestId {call.get('vodRequestId')} "
+            f"in {call.get('latencyMs')} ms",
+            file=out,
+        )
+
+
+def _print_queued(messages: list[dict[str, Any]], out: TextIO) -> None:
+    if not messages:
+        return
+    print(f"handed to the work queue: {len(messages)} message(s)", file=out)
+    for message in messages:
+        attributes = message.get("MessageAttributes", {})
+        shown = ", ".join(
+            f"{name}={value.get('StringValue')}" for name, value in sorted(attributes.items())
+        )
+        print(f"  {message['MessageId']} ({shown}): {message['Body']}", file=out)
+
+
+def _print_metrics(records: list[dict[str, Any]], out: TextIO) -> None:
+    emf = list(_emf(records))
+    print(f"metrics emitted: {len(emf)}", file=out)
+    for record in emf:
+        for directive in record["_aws"]["CloudWatchMetrics"]:
+            dimension_names: list[str] = max(directive["Dimensions"], key=len, default=[])
+            dimensions = ", ".join(f"{name}={record[name]}" for name in dimension_names)
+            for metric in directive["Metrics"]:
+                values = record[metric["Name"]]
+                shown = " ".join(f"{round(value, 1):g}" for value in _as_list(values))
+                print(
+                    f"  {directive['Namespace']}/{metric['Name']} = {shown} {metric['Unit']}"
+                    f"  [{dimensions}]",
+                    file=out,
+                )
+
+
+def _print_logs(records: list[dict[str, Any]], out: TextIO) -> None:
+    logs = [record for record in records if "_aws" not in record]
+    print(f"logs: {len(logs)}", file=out)
+    for record in logs:
+        print(f"  {json.dumps(record)}", file=out)
+
+
+def _emf(records: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    return (record for record in records if "_aws" in record)
+
+
+def _metric_names(record: dict[str, Any]) -> list[str]:
+    return [
+        metric["Name"]
+        for directive in record["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    ]
+
+
+def _as_list(value: float | list[float]) -> list[float]:
+    return value if isinstance(value, list) else [value]
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())

@@ -1,0 +1,256 @@
+"""The local runner's world: the stack's functions in this process, and stand-ins for
+whatever the settings leave unconfigured (VOD: the local stand-in; DynamoDB and SQS: moto).
+
+Why: ``make invoke`` must run the real handler, end to end, on a machine with no cloud
+account, and show what happened. Nothing here patches the product: it builds the same
+applications Lambda builds, from settings that point at the stand-ins.
+"""
+
+import contextlib
+import io
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from vod_parts_cleanup.consumer.intake import notification_body, read_notification
+from vod_parts_cleanup.consumer.models import UploadEvent
+from vod_parts_cleanup.shared.aws_json import aws_access_from
+from vod_parts_cleanup.shared.envelopes import decode_json_object, recognise_trigger
+from vod_parts_cleanup.shared.errors import MalformedEventError
+from vod_parts_cleanup.shared.observability import LambdaHandler
+from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup.shared.vocabulary import Trigger
+from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
+from vod_parts_cleanup_dev.sqs import LOCAL_REGION, delete_done, lambda_sqs_event, receive_all
+from vod_parts_cleanup_dev.stack import Stack
+from vod_parts_cleanup_dev.vod_server import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
+
+LOCAL_WORK_QUEUE = "vod-parts-cleanup-work"
+# moto needs some credentials and a region; none of them reaches AWS.
+LOCAL_AWS_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": LOCAL_REGION,
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+}
+
+
+@dataclass
+class CapturedOutput(io.TextIOBase):
+    """Stands in for stdout while the handler runs: Lambda's log stream, split into lines."""
+
+    lines: list[str] = field(default_factory=list)
+    _partial: str = ""
+
+    def write(self, text: str) -> int:
+        pieces = (self._partial + text).split("\n")
+        self._partial = pieces.pop()
+        self.lines.extend(piece for piece in pieces if piece.strip())
+        return len(text)
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The JSON records written since the last drain (EMF metrics and structured logs)."""
+        records = []
+        for line in self.lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = {"message": line}
+            records.append(record if isinstance(record, dict) else {"message": line})
+        self.lines.clear()
+        return records
+
+
+@dataclass
+class Invocation:
+    """One call of the handler and everything it caused."""
+
+    label: str
+    response: Any
+    error: BaseException | None
+    records: list[dict[str, Any]]
+    vod_requests: list[Any] | None
+    queued: list[dict[str, Any]]
+
+
+@dataclass
+class LocalWorld:
+    """Settings that reach the stand-ins, and the stand-ins themselves (None: the real one)."""
+
+    settings: Settings
+    notes: list[str]
+    vod: LocalVod | None = None
+    sqs_client: Any = None
+    work_queue_url: str | None = None
+
+    @property
+    def work_queue_arn(self) -> str:
+        return f"arn:aws:sqs:{LOCAL_REGION}:123456789012:{LOCAL_WORK_QUEUE}"
+
+
+@contextlib.contextmanager
+def local_world(settings: Settings, *, video_ids: Sequence[str] = ()) -> Iterator[LocalWorld]:
+    """Stand-ins for what ``settings`` leave unconfigured, for as long as the block runs."""
+    world = LocalWorld(settings=settings, notes=[])
+    with contextlib.ExitStack() as stack:
+        _embed_vod(world, stack, video_ids)
+        _embed_aws(world, stack)
+        yield world
+
+
+def _embed_vod(world: LocalWorld, stack: contextlib.ExitStack, video_ids: Sequence[str]) -> None:
+    settings = world.settings
+    if settings.vod_endpoint or settings.has_static_credentials or settings.credentials_secret_id:
+        world.notes.append(f"using the configured VOD at {settings.vod_host}")
+        return
+    vod = stack.enter_context(LocalVod())
+    for video_id in video_ids:
+        vod.add_video(video_id, has_parts=True)
+    world.vod = vod
+    world.settings = settings.with_changes(
+        vod_endpoint=vod.endpoint,
+        vod_protocol="http",
+        access_key_id=LOCAL_ACCESS_KEY_ID,
+        access_key_secret=LOCAL_ACCESS_KEY_SECRET,
+    )
+    seeded = ", ".join(video_ids) or "no video"
+    world.notes.append(
+        f"no VOD endpoint or credentials configured: using the local VOD stand-in at "
+        f"http://{vod.endpoint} (seeded: {seeded} with upload parts)"
+    )
+
+
+def _embed_aws(world: LocalWorld, stack: contextlib.ExitStack) -> None:
+    """An embedded DynamoDB and SQS (moto, in this process) when no table is configured."""
+    settings = world.settings
+    if settings.idempotency_table_name:
+        world.notes.append(f"idempotency table: {settings.idempotency_table_name}")
+        return
+    if settings.credentials_secret_id or settings.callback_auth_key_secret_id:
+        # moto would also answer the Secrets Manager call, so leave AWS alone.
+        world.notes.append("no IDEMPOTENCY_TABLE_NAME: running without idempotency")
+        return
+    import boto3
+    from moto import mock_aws
+
+    from vod_parts_cleanup_dev.dynamodb import create_idempotency_table
+    from vod_parts_cleanup_dev.moto_server import moto_server_endpoint, receiver_endpoint_variables
+
+    for variable, value in LOCAL_AWS_ENVIRONMENT.items():
+        os.environ.setdefault(variable, value)
+    stack.enter_context(mock_aws())
+    # The receiver's own SQS and Secrets Manager client speaks real HTTP: to moto's server,
+    # which shares the patched clients' state.
+    endpoint = stack.enter_context(moto_server_endpoint())
+    aws = aws_access_from(LOCAL_AWS_ENVIRONMENT | receiver_endpoint_variables(endpoint))
+    table = create_idempotency_table(boto3.client("dynamodb", region_name=LOCAL_REGION))
+    updates: dict[str, Any] = {"idempotency_table_name": table, "aws": aws}
+    world.notes.append(
+        "no IDEMPOTENCY_TABLE_NAME configured: using an embedded DynamoDB (moto) with the "
+        "table from template.yaml"
+    )
+    if settings.work_queue_url is None:
+        world.sqs_client = boto3.client("sqs", region_name=LOCAL_REGION)
+        world.work_queue_url = world.sqs_client.create_queue(QueueName=LOCAL_WORK_QUEUE)["QueueUrl"]
+        updates["work_queue_url"] = world.work_queue_url
+        world.notes.append(
+            f"no WORK_QUEUE_URL configured: embedded SQS queue {world.work_queue_url}"
+        )
+    world.settings = settings.with_changes(**updates)
+
+
+class LocalRun:
+    """Invokes the real handlers of the in-process ``Stack`` in the local world, playing
+    Lambda's part for the work queue (the consumer runs on what a receiver queued)."""
+
+    def __init__(self, world: LocalWorld, *, timeout_seconds: float = 30.0) -> None:
+        self.world = world
+        self.stack = Stack(world.settings)
+        self.handler: LambdaHandler = self.stack.lambda_handler
+        self._timeout_seconds = timeout_seconds
+        self._captured = CapturedOutput()
+
+    @contextlib.contextmanager
+    def captured(self) -> Iterator[None]:
+        """What the application writes meanwhile (Lambda's log stream) is kept off the
+        terminal, as during an invocation."""
+        with contextlib.redirect_stdout(self._captured):
+            yield
+        self._captured.drain()
+
+    def invoke_once(self, event: Any) -> Invocation:
+        """One invocation, leaving the work queue alone (its caller drains it itself)."""
+        return self._invoke_once(event, "", look_at_the_queue=False)
+
+    def invoke(self, event: Any, label: str) -> list[Invocation]:
+        """The invocation, then the consumer on every batch it queued (VOD's path)."""
+        invocations = [self._invoke_once(event, label)]
+        while queued := invocations[-1].queued:
+            batch = lambda_sqs_event(queued, self.world.work_queue_arn)
+            invocation = self._invoke_once(batch, f"the consumer, on a batch of {len(queued)}")
+            failed = {
+                item["itemIdentifier"]
+                for item in (invocation.response or {}).get("batchItemFailures", [])
+            }
+            delete_done(self.world.sqs_client, str(self.world.work_queue_url), queued, failed)
+            invocations.append(invocation)
+            if failed:
+                break  # the rest waits for the queue's visibility timeout, as in AWS
+        return invocations
+
+    def _invoke_once(self, event: Any, label: str, *, look_at_the_queue: bool = True) -> Invocation:
+        vod = self.world.vod
+        seen = len(vod.requests) if vod else 0
+        context = LocalLambdaContext(timeout_seconds=self._timeout_seconds)
+        error: BaseException | None = None
+        response: Any = None
+        with contextlib.redirect_stdout(self._captured):
+            try:
+                response = self.handler(event, cast(LambdaContext, context))
+            except Exception as raised:  # shown, as Lambda would record it
+                error = raised
+        queued = []
+        world = self.world
+        if look_at_the_queue and world.sqs_client is not None and world.work_queue_url:
+            queued = receive_all(world.sqs_client, world.work_queue_url)
+        return Invocation(
+            label=label,
+            response=response,
+            error=error,
+            records=self._captured.drain(),
+            vod_requests=vod.requests[seen:] if vod else None,
+            queued=queued,
+        )
+
+
+def video_ids_in(event: Any) -> list[str]:
+    """The VideoIds the handler will clean up, so the stand-in can hold parts for them."""
+    video_ids: list[str] = []
+    for body in _notification_bodies(event):
+        notification = read_notification(notification_body(body))
+        if isinstance(notification, UploadEvent) and notification.video_id not in video_ids:
+            video_ids.append(notification.video_id)
+    return video_ids
+
+
+def _notification_bodies(event: Any) -> list[object]:
+    trigger = recognise_trigger(event)
+    if trigger in {Trigger.DIRECT, Trigger.EVENTBRIDGE}:
+        return [event]
+    texts: list[str | None]
+    if trigger is Trigger.SQS:
+        texts = [record.get("body") for record in event["Records"]]
+    else:
+        from aws_lambda_powertools.utilities.data_classes import (
+            APIGatewayProxyEventV2,
+        )
+
+        texts = [APIGatewayProxyEventV2(event).decoded_body]
+    bodies: list[object] = []
+    for text in texts:
+        with contextlib.suppress(MalformedEventError):
+            bodies.append(decode_json_object(text))
+    return bodies
