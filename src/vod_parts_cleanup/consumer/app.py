@@ -41,7 +41,6 @@ from vod_parts_cleanup.consumer.vod_client import (
     VodClient,
     build_openapi_client,
 )
-from vod_parts_cleanup.shared.aws_json import SQS, AwsJsonClient
 from vod_parts_cleanup.shared.clock import SYSTEM_CLOCK, Clock
 from vod_parts_cleanup.shared.errors import CleanupFailedError, SettingsError, SweepRequestError
 from vod_parts_cleanup.shared.function import LambdaFunction
@@ -53,7 +52,7 @@ from vod_parts_cleanup.shared.vocabulary import (
     ErrorKind,
     Trigger,
 )
-from vod_parts_cleanup.shared.work_queue import Delivery, WorkQueue
+from vod_parts_cleanup.shared.work_queue import Delivery, work_queue_for
 
 
 class ConsumerApp(LambdaFunction):
@@ -66,7 +65,7 @@ class ConsumerApp(LambdaFunction):
     def __init__(self, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__(settings, clock=clock)
         self.aws = AwsClients(self.deadline)
-        self.work_queue = self._work_queue()
+        self.work_queue = work_queue_for(settings, self.deadline)
         self.idempotency = idempotency_config(
             ttl_seconds=settings.idempotency_ttl_seconds, telemetry=self.telemetry
         )
@@ -139,13 +138,6 @@ class ConsumerApp(LambdaFunction):
         return self.sweeper.sweep(request).to_json_dict()
 
     # -- the parts ---------------------------------------------------------------------------
-
-    def _work_queue(self) -> WorkQueue | None:
-        """Where the sweep queues what it finds (None without WORK_QUEUE_URL)."""
-        if self.settings.work_queue_url is None:
-            return None
-        sqs = AwsJsonClient(SQS, self.settings.aws, seconds_left=self.deadline.seconds_left)
-        return WorkQueue(self.settings.work_queue_url, sqs)
 
     def _vod_client(self) -> VodClient:
         """The VOD adapter, paced; SettingsError if VOD cannot be reached with these settings."""

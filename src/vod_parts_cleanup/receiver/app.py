@@ -14,12 +14,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vod_parts_cleanup.receiver.callback import CallbackReceiver, callback_request
 from vod_parts_cleanup.receiver.callback_auth import authenticator_for
-from vod_parts_cleanup.shared.aws_json import SECRETS_MANAGER, SQS, AwsJsonClient
+from vod_parts_cleanup.shared.aws_json import SECRETS_MANAGER, AwsJsonClient
 from vod_parts_cleanup.shared.clock import SYSTEM_CLOCK, Clock
 from vod_parts_cleanup.shared.function import LambdaFunction
 from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup.shared.vocabulary import Trigger
-from vod_parts_cleanup.shared.work_queue import WorkQueue
+from vod_parts_cleanup.shared.work_queue import WorkQueue, work_queue_for
 
 
 class ReceiverApp(LambdaFunction):
@@ -38,7 +38,6 @@ class ReceiverApp(LambdaFunction):
             authenticator=authenticator_for(settings, secrets_manager, clock=clock),
             work_queue=self._work_queue(),
             clock=clock,
-            deadline=self.deadline,
             telemetry=self.telemetry,
         )
 
@@ -51,8 +50,7 @@ class ReceiverApp(LambdaFunction):
     def _work_queue(self) -> WorkQueue | None:
         """Where callbacks are handed to the consumer (None without WORK_QUEUE_URL: each
         callback is then answered 503, so VOD keeps it)."""
-        if self.settings.work_queue_url is None:
+        work_queue = work_queue_for(self.settings, self.deadline)
+        if work_queue is None:
             self.telemetry.logger.warning("WORK_QUEUE_URL is not set: nothing can be handed off")
-            return None
-        sqs = AwsJsonClient(SQS, self.settings.aws, seconds_left=self.deadline.seconds_left)
-        return WorkQueue(self.settings.work_queue_url, sqs)
+        return work_queue

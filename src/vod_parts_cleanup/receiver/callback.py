@@ -27,7 +27,7 @@ from http import HTTPStatus
 from typing import Any
 
 from vod_parts_cleanup.receiver.callback_auth import Authenticator
-from vod_parts_cleanup.shared.clock import Clock, Deadline
+from vod_parts_cleanup.shared.clock import Clock
 from vod_parts_cleanup.shared.envelopes import decode_json_object, http_response
 from vod_parts_cleanup.shared.errors import (
     CallbackAuthUnavailableError,
@@ -147,7 +147,6 @@ class CallbackReceiver:
     authenticator: Authenticator
     work_queue: WorkQueue | None
     clock: Clock
-    deadline: Deadline
     telemetry: Telemetry
 
     def seconds_to_answer(self, request: CallbackRequest) -> float:

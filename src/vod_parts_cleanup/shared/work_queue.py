@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vod_parts_cleanup.shared.aws_json import AwsJsonClient
+from vod_parts_cleanup.shared.aws_json import SQS, AwsJsonClient
+from vod_parts_cleanup.shared.clock import Deadline
 from vod_parts_cleanup.shared.errors import AwsCallError, HandOffFailedError, OutOfTimeError
+from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup.shared.vocabulary import Trigger
 
 TRIGGER_ATTRIBUTE = "trigger"
@@ -116,3 +118,12 @@ class WorkQueue:
             msg = "the work queue did not take the message: its answer has no MessageId"
             raise HandOffFailedError(msg)
         return message_id
+
+
+def work_queue_for(settings: Settings, deadline: Deadline) -> WorkQueue | None:
+    """The queue ``WORK_QUEUE_URL`` names, through the function's own SQS client, bounded by
+    its deadline (None without the setting)."""
+    if settings.work_queue_url is None:
+        return None
+    sqs = AwsJsonClient(SQS, settings.aws, seconds_left=deadline.seconds_left)
+    return WorkQueue(settings.work_queue_url, sqs)

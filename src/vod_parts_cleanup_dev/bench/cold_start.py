@@ -240,8 +240,8 @@ def compare(stage: Stage, runs: int, out: TextIO) -> list["Verdict"]:
             f"\ncold start: import + first answer inside a fresh `python3.13 -I -S` that sees "
             f"only the package and the runtime's boto3 (all compiled); {runs} runs each, "
             "interleaved, after one untimed run each; VOD latency "
-            f"{VOD_LATENCY_SECONDS * 1000:.0f} ms; import ms: the handler module alone (the "
-            "function imports the rest on first use)",
+            f"{VOD_LATENCY_SECONDS * 1000:.0f} ms; import ms: the entry module, which imports "
+            "and builds everything its function uses",
             file=out,
         )
         for line in verdict_table(results, timings):
