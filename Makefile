@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 EVENT ?= events/direct-completed.json
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup invoke sweep smoke test lint format check clean redrive bench build-CallbackFunction build-CleanupFunction package validate
+.PHONY: help setup invoke sweep smoke test lint format check clean redrive bench build-CallbackFunction build-CleanupFunction build-RelayFunction package validate
 
 help: ## list the targets
 	@grep -E '^[A-Za-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -28,8 +28,8 @@ $(VENV)/.synced: $(UV) pyproject.toml tools/pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## install the locked dependencies into .venv
 
-invoke: setup ## run the function on a sample event against the local VOD stand-in (EVENT=...)
-	$(VENV)/bin/vod-parts-cleanup invoke $(EVENT)
+invoke: setup ## run the function on a sample event against the local VOD stand-in (EVENT=... [RELAY=1])
+	$(VENV)/bin/vod-parts-cleanup invoke $(EVENT) $(if $(RELAY),--relay)
 
 smoke: setup ## smoke test a deployed stack (STACK=name [REGION=...]), or LOCAL=1 the stand-ins
 	@if [ -z "$(STACK)" ] && [ -z "$(LOCAL)" ]; then \
@@ -95,7 +95,7 @@ LAMBDA_ARCH = $(firstword $(subst -, ,$(LAMBDA_PLATFORM)))
 PACKAGE_DIR := dist/lambda
 PACKAGE_ZIP := dist/vod-parts-cleanup-lambda.zip
 
-build-CallbackFunction build-CleanupFunction: $(UV) ## the package into ARTIFACTS_DIR (sam build runs one per function)
+build-CallbackFunction build-CleanupFunction build-RelayFunction: $(UV) ## the package into ARTIFACTS_DIR (sam build runs one per function)
 	@if [ -z "$(ARTIFACTS_DIR)" ]; then echo "ARTIFACTS_DIR is not set: run sam build or make package" >&2; exit 2; fi
 	@if [ -n "$$(ls -A "$(ARTIFACTS_DIR)" 2>/dev/null)" ]; then echo "ARTIFACTS_DIR $(ARTIFACTS_DIR) is not empty" >&2; exit 2; fi
 	@echo "Lambda package for $(LAMBDA_PLATFORM), Python $(LAMBDA_PYTHON_VERSION), into $(ARTIFACTS_DIR)"

@@ -9,11 +9,15 @@
 3. a direct invocation for a made-up VideoId comes back ``media_not_found``: the consumer
    reads the VOD access key from its secret, the RAM policy allows DeleteMultipartUpload,
    and the VOD endpoint answers;
-4. a dry-run sweep answers with its summary: the listing calls are allowed too.
+4. a dry-run sweep answers with its summary: the listing calls are allowed too;
+5. in relay mode only: a signed notice of a type no receiver acts on (``EventType``
+   ``VodPartsCleanupSmokeTest``, a made-up VideoId) reaches the existing receiver, as the
+   relay's log shows (its host and HTTP status).
 
 It needs the AWS CLI's usual credentials with cloudformation:DescribeStacks on the stack,
-secretsmanager:GetSecretValue on the callback key secret, and lambda:InvokeFunction on the
-cleanup function. Nothing it sends deletes anything.
+secretsmanager:GetSecretValue on the callback key secret, lambda:InvokeFunction on the
+cleanup function, and in relay mode logs:FilterLogEvents on the relay's log group. Nothing
+it sends deletes anything.
 
     python -m scripts.smoke --local
 
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit
 
-from vod_parts_cleanup.receiver.callback_auth import (
+from vod_parts_cleanup.shared.vod_callback import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     callback_signature,
@@ -46,6 +50,11 @@ HTTP_TIMEOUT_SECONDS = 10
 # Longer than the cleanup function's 60 s timeout, and no retry: a slow invocation is
 # waited for, never started a second time.
 INVOKE_READ_TIMEOUT_SECONDS = 75
+# The relay step's notice: a type VOD never sends, which a receiver that acts by EventType
+# passes over (answering 200, as it must to VOD).
+SMOKE_EVENT_TYPE = "VodPartsCleanupSmokeTest"
+RELAY_WAIT_SECONDS = 90
+RELAY_POLL_SECONDS = 5
 TRANSCODE_NOTICE = {
     "EventType": "StreamTranscodeComplete",
     "VideoId": "0000000000000000000000000000smok",
@@ -69,6 +78,16 @@ class Target(Protocol):
 
     def invoke(self, payload: Mapping[str, Any]) -> Any:
         """Invoke the cleanup function and wait for its answer."""
+        ...
+
+    @property
+    def relays(self) -> bool:
+        """Whether the stack is in relay mode (the relay step runs only then)."""
+        ...
+
+    def relay_outcome(self, video_id: str) -> tuple[bool, str] | None:
+        """Whether the notice naming ``video_id`` reached the downstream receiver, and what
+        it answered; None if the relay has not tried it (yet)."""
         ...
 
 
@@ -140,25 +159,43 @@ def dry_run_sweep_answers(target: Target) -> StepResult:
     return _check("a dry-run sweep answers its summary", passed, detail)
 
 
+def notice_reaches_the_existing_receiver(target: Target) -> StepResult:
+    video_id = made_up_video_id()
+    notice = {"EventType": SMOKE_EVENT_TYPE, "VideoId": video_id, "Status": "success"}
+    headers = signed_headers(target.callback_url, target.callback_key, time.time())
+    status, _ = target.post_callback(headers, json.dumps(notice))
+    name = "a signed notice reaches the existing receiver (relay)"
+    if status != 200:
+        return _check(name, False, f"the callback itself was answered HTTP {status}")
+    outcome = target.relay_outcome(video_id)
+    if outcome is None:
+        return _check(name, False, f"{video_id}: not tried within {RELAY_WAIT_SECONDS} s")
+    delivered, detail = outcome
+    return _check(name, delivered, f"{video_id}: {detail}")
+
+
 STEPS: Sequence[Callable[[Target], StepResult]] = (
     unsigned_callback_is_refused,
     signed_transcode_notice_is_queued,
     made_up_video_is_media_not_found,
     dry_run_sweep_answers,
+    notice_reaches_the_existing_receiver,
 )
+RELAY_STEPS = frozenset({notice_reaches_the_existing_receiver})
 
 
 def run_steps(target: Target, out: TextIO) -> int:
     """Every step, a PASS or FAIL line each, even after a failure; the exit status."""
     failed = 0
-    for step in STEPS:
+    steps = [step for step in STEPS if target.relays or step not in RELAY_STEPS]
+    for step in steps:
         try:
             result = step(target)
         except Exception as error:  # a step that cannot even ask is a failed step
             result = StepResult(step.__name__.replace("_", " "), False, f"{type(error).__name__}")
         failed += not result.passed
         print(f"{'PASS' if result.passed else 'FAIL'}  {result.name}: {result.detail}", file=out)
-    print(f"{len(STEPS) - failed} of {len(STEPS)} passed", file=out)
+    print(f"{len(steps) - failed} of {len(steps)} passed", file=out)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -178,6 +215,8 @@ class DeployedTarget:
         }
         self._callback_url = str(outputs["CallbackUrl"])
         self._function_name = str(outputs["FunctionName"])
+        self._relay_log_group = outputs.get("RelayFunctionLogGroupName")
+        self._logs = session.client("logs")
         self._lambda = session.client(
             "lambda",
             config=Config(
@@ -214,6 +253,41 @@ class DeployedTarget:
             Payload=json.dumps(payload).encode(),
         )
         return _json_or_text(answer["Payload"].read())
+
+    @property
+    def relays(self) -> bool:
+        return bool(self._relay_log_group)
+
+    def relay_outcome(self, video_id: str) -> tuple[bool, str] | None:
+        """From the relay's log: the line about the notice naming ``video_id``."""
+        started = int(time.time() * 1000) - 60_000
+        deadline = time.monotonic() + RELAY_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            events = self._logs.filter_log_events(
+                logGroupName=self._relay_log_group,
+                startTime=started,
+                filterPattern=f'"{video_id}"',
+            )["events"]
+            for event in events:
+                outcome = relay_outcome_of(event["message"])
+                if outcome is not None:
+                    return outcome
+            time.sleep(RELAY_POLL_SECONDS)
+        return None
+
+
+def relay_outcome_of(line: str) -> tuple[bool, str] | None:
+    """A relay log line's verdict: delivered or not, the downstream's host and status."""
+    try:
+        record = json.loads(line[line.index("{") :])
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or "downstreamHost" not in record:
+        return None
+    detail = f"HTTP {record.get('httpStatus')} from {record['downstreamHost']}"
+    if record.get("reason") != "delivered":
+        detail += f" ({record.get('reason')}: {record.get('detail')})"
+    return record.get("reason") == "delivered", detail
 
 
 def _current_key(secret: str) -> str:
@@ -281,6 +355,20 @@ class LocalTarget:
             return {"errorType": type(invocation.error).__name__}
         return invocation.response
 
+    @property
+    def relays(self) -> bool:
+        return self._run.world.relay_queue_url is not None
+
+    def relay_outcome(self, video_id: str) -> tuple[bool, str] | None:
+        """From the relay's log lines, as for a deployed stack (the relay's batches run now)."""
+        for invocation in self._run.relay_pending():
+            for record in invocation.records:
+                if record.get("videoId") == video_id:
+                    outcome = relay_outcome_of(json.dumps(record))
+                    if outcome is not None:
+                        return outcome
+        return None
+
 
 def run_locally(out: TextIO) -> int:
     """The steps against the embedded world: the VOD stand-in, moto, the local callback key."""
@@ -291,7 +379,7 @@ def run_locally(out: TextIO) -> int:
     settings = Settings.from_environment().with_changes(
         callback_urls=(LocalTarget.CALLBACK_URL,), callback_auth_key=LOCAL_CALLBACK_AUTH_KEY
     )
-    with local_world(settings) as world:
+    with local_world(settings, relay=True) as world:
         print("smoke test of the local stand-ins", file=out)
         return run_steps(LocalTarget(LocalRun(world), LOCAL_CALLBACK_AUTH_KEY), out)
 

@@ -153,10 +153,17 @@ class MotoQueue:
     client: Any
     url: str
     kept: list[str] = field(default_factory=list)  # receipt handles of failed messages
+    dead_letter_url: str | None = None
 
     def receive(self) -> list[dict[str, Any]]:
         """A look at the visible messages, which stay visible."""
         return receive_all(self.client, self.url, peek=True)
+
+    def depth(self) -> int:
+        """Every message the queue holds, visible or in flight."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        attributes = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)
+        return sum(int(attributes["Attributes"][name]) for name in names)
 
     @property
     def arn(self) -> str:

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from vod_parts_cleanup.receiver.callback_auth import (
+from vod_parts_cleanup.shared.vod_callback import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     callback_signature,

@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("--repeat", type=int, default=1, help="invoke N times (default 1)")
     invoke.add_argument("--logs", action="store_true", help="also print the structured logs")
+    invoke.add_argument(
+        "--relay",
+        action="store_true",
+        help="relay mode: callbacks are also delivered to a local downstream receiver (or "
+        "RELAY_CALLBACK_URL), and what it received is shown",
+    )
     invoke.add_argument("--timeout", type=float, default=30.0, help="the Lambda timeout, seconds")
     invoke.add_argument(
         "--as-is",
@@ -218,7 +224,7 @@ def _sign(event: Any, settings: Settings, out: TextIO) -> int:
 def _invoke(event: Any, settings: Settings, arguments: argparse.Namespace, out: TextIO) -> int:
     if recognise_trigger(event) is Trigger.HTTP:
         settings, event = _callback_ready(event, settings, as_is=arguments.as_is, out=out)
-    with local_world(settings, video_ids=video_ids_in(event)) as world:
+    with local_world(settings, video_ids=video_ids_in(event), relay=arguments.relay) as world:
         for note in world.notes:
             print(note, file=out)
         run = LocalRun(world, timeout_seconds=arguments.timeout)

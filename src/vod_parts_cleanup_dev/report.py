@@ -37,6 +37,7 @@ def print_invocation(invocation: Invocation, out: TextIO, *, logs: bool) -> None
     _print_event_results(invocation.records, out)
     _print_vod_requests(invocation.vod_requests, invocation.records, out)
     _print_queued(invocation.queued, out)
+    _print_relayed(invocation, out)
     _print_metrics(invocation.records, out)
     if logs:
         _print_logs(invocation.records, out)
@@ -178,3 +179,21 @@ def _as_list(value: float | list[float]) -> list[float]:
 
 def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+def _print_relayed(invocation: Invocation, out: TextIO) -> None:
+    """What the local downstream receiver got, as its own log would show it."""
+    if not invocation.relayed:
+        return
+    print(f"the downstream receiver got {len(invocation.relayed)} request(s):", file=out)
+    for request, identical in invocation.relayed:
+        verdict = "valid" if request.signature_valid and request.fresh else "NOT valid"
+        headers = request.headers
+        print(
+            f"  POST {request.content_type or '(no content type)'}, "
+            f"X-VOD-TIMESTAMP {headers.get('x-vod-timestamp')}, X-VOD-SIGNATURE {verdict} for "
+            f"its URL and key; body {len(request.body)} bytes"
+            f"{', identical to the callback' if identical else ''}; "
+            f"answered {request.answered}",
+            file=out,
+        )

@@ -6,6 +6,7 @@ account, and show what happened. Nothing here patches the product: it builds the
 applications Lambda builds, from settings that point at the stand-ins.
 """
 
+import base64
 import contextlib
 import io
 import json
@@ -24,12 +25,14 @@ from vod_parts_cleanup.shared.errors import MalformedEventError
 from vod_parts_cleanup.shared.observability import LambdaHandler
 from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup.shared.vocabulary import Trigger
+from vod_parts_cleanup_dev.downstream import LocalDownstream, Received
 from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
 from vod_parts_cleanup_dev.sqs import LOCAL_REGION, delete_done, lambda_sqs_event, receive_all
 from vod_parts_cleanup_dev.stack import Stack
 from vod_parts_cleanup_dev.vod_server import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 
 LOCAL_WORK_QUEUE = "vod-parts-cleanup-work"
+LOCAL_RELAY_QUEUE = "vod-parts-cleanup-relay"
 # moto needs some credentials and a region; none of them reaches AWS.
 LOCAL_AWS_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": LOCAL_REGION,
@@ -74,6 +77,9 @@ class Invocation:
     records: list[dict[str, Any]]
     vod_requests: list[Any] | None
     queued: list[dict[str, Any]]
+    # What the downstream receiver got meanwhile (relay mode, with the local downstream),
+    # each with whether its body is the callback's, byte for byte.
+    relayed: list[tuple[Received, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -85,19 +91,31 @@ class LocalWorld:
     vod: LocalVod | None = None
     sqs_client: Any = None
     work_queue_url: str | None = None
+    relay_queue_url: str | None = None
+    downstream: LocalDownstream | None = None
 
     @property
     def work_queue_arn(self) -> str:
         return f"arn:aws:sqs:{LOCAL_REGION}:123456789012:{LOCAL_WORK_QUEUE}"
 
+    @property
+    def relay_queue_arn(self) -> str:
+        return f"arn:aws:sqs:{LOCAL_REGION}:123456789012:{LOCAL_RELAY_QUEUE}"
+
 
 @contextlib.contextmanager
-def local_world(settings: Settings, *, video_ids: Sequence[str] = ()) -> Iterator[LocalWorld]:
-    """Stand-ins for what ``settings`` leave unconfigured, for as long as the block runs."""
+def local_world(
+    settings: Settings, *, video_ids: Sequence[str] = (), relay: bool = False
+) -> Iterator[LocalWorld]:
+    """Stand-ins for what ``settings`` leave unconfigured, for as long as the block runs;
+    with ``relay`` (or RELAY_CALLBACK_URL set), relay mode, towards a local downstream
+    receiver unless one is configured."""
     world = LocalWorld(settings=settings, notes=[])
     with contextlib.ExitStack() as stack:
         _embed_vod(world, stack, video_ids)
         _embed_aws(world, stack)
+        if relay or settings.relay_callback_url:
+            _embed_relay(world, stack)
         yield world
 
 
@@ -162,6 +180,33 @@ def _embed_aws(world: LocalWorld, stack: contextlib.ExitStack) -> None:
     world.settings = settings.with_changes(**updates)
 
 
+def _embed_relay(world: LocalWorld, stack: contextlib.ExitStack) -> None:
+    """Relay mode: the local downstream receiver (a customer's own, checking VOD's signature)
+    unless RELAY_CALLBACK_URL names one, and the relay queue beside the embedded work queue."""
+    settings = world.settings
+    updates: dict[str, Any] = {}
+    if settings.relay_callback_url is None:
+        world.downstream = stack.enter_context(LocalDownstream())
+        updates["relay_callback_url"] = world.downstream.url
+        updates["relay_callback_auth_key"] = world.downstream.key
+        world.notes.append(
+            f"relay mode: a local downstream receiver at {world.downstream.url} checks VOD's "
+            "signature with its own key, as a customer's receiver would"
+        )
+    else:
+        world.notes.append(f"relay mode: relaying to {settings.relay_callback_url}")
+    if settings.relay_queue_url is None:
+        if world.sqs_client is None:
+            world.notes.append("no RELAY_QUEUE_URL and no embedded SQS: nothing is relayed")
+        else:
+            world.relay_queue_url = world.sqs_client.create_queue(QueueName=LOCAL_RELAY_QUEUE)[
+                "QueueUrl"
+            ]
+            updates["relay_queue_url"] = world.relay_queue_url
+            world.notes.append(f"relay queue: embedded SQS queue {world.relay_queue_url}")
+    world.settings = settings.with_changes(**updates)
+
+
 class LocalRun:
     """Invokes the real handlers of the in-process ``Stack`` in the local world, playing
     Lambda's part for the work queue (the consumer runs on what a receiver queued)."""
@@ -186,7 +231,8 @@ class LocalRun:
         return self._invoke_once(event, "", look_at_the_queue=False)
 
     def invoke(self, event: Any, label: str) -> list[Invocation]:
-        """The invocation, then the consumer on every batch it queued (VOD's path)."""
+        """The invocation, then the consumer on every batch it queued (VOD's path), then (in
+        relay mode) the relay on every batch of the relay queue."""
         invocations = [self._invoke_once(event, label)]
         while queued := invocations[-1].queued:
             batch = lambda_sqs_event(queued, self.world.work_queue_arn)
@@ -199,6 +245,35 @@ class LocalRun:
             invocations.append(invocation)
             if failed:
                 break  # the rest waits for the queue's visibility timeout, as in AWS
+        return invocations + self._relay(callback_body_of(event))
+
+    def relay_pending(self) -> list[Invocation]:
+        """The relay on what its queue holds now (its trigger played), as ``invoke`` does."""
+        return self._relay(None)
+
+    def _relay(self, sent: bytes | None) -> list[Invocation]:
+        """The relay's batches, as its SQS trigger would hand them over (one try each: a
+        failed delivery waits for its next try, which a local run does not wait for)."""
+        world = self.world
+        invocations: list[Invocation] = []
+        if world.relay_queue_url is None or world.sqs_client is None:
+            return invocations
+        while messages := receive_all(world.sqs_client, world.relay_queue_url):
+            seen = len(world.downstream.received) if world.downstream else 0
+            batch = lambda_sqs_event(messages, world.relay_queue_arn)
+            invocation = self._invoke_once(
+                batch, f"the relay, on a batch of {len(messages)}", look_at_the_queue=False
+            )
+            received = world.downstream.received[seen:] if world.downstream else []
+            invocation.relayed = [(request, request.body == sent) for request in received]
+            failed = {
+                item["itemIdentifier"]
+                for item in (invocation.response or {}).get("batchItemFailures", [])
+            }
+            delete_done(world.sqs_client, world.relay_queue_url, messages, failed)
+            invocations.append(invocation)
+            if failed:
+                break
         return invocations
 
     def _invoke_once(self, event: Any, label: str, *, look_at_the_queue: bool = True) -> Invocation:
@@ -224,6 +299,18 @@ class LocalRun:
             vod_requests=vod.requests[seen:] if vod else None,
             queued=queued,
         )
+
+
+def callback_body_of(event: Any) -> bytes | None:
+    """The body VOD sent, if ``event`` is an API Gateway callback."""
+    if recognise_trigger(event) is not Trigger.HTTP:
+        return None
+    body = event.get("body")
+    if not isinstance(body, str):
+        return None
+    if event.get("isBase64Encoded") is True:
+        return base64.b64decode(body)
+    return body.encode("utf-8")
 
 
 def video_ids_in(event: Any) -> list[str]:

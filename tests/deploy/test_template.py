@@ -16,6 +16,8 @@ import pytest
 
 from vod_parts_cleanup.consumer.vod_client import OPERATIONS as VOD_OPERATIONS
 from vod_parts_cleanup.consumer.vod_client import VIDEO_INFOS_BATCH
+from vod_parts_cleanup.relay.batch import SECONDS_TO_START_A_DELIVERY
+from vod_parts_cleanup.relay.retry import receives_for
 from vod_parts_cleanup.shared.observability import MetricName
 from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup_dev.dynamodb import load_template
@@ -25,11 +27,13 @@ TEMPLATE = ROOT / "template.yaml"
 EVENTS = ROOT / "events"
 RECEIVER = "CallbackFunction"
 CONSUMER = "CleanupFunction"
-FUNCTIONS = (RECEIVER, CONSUMER)
+RELAY = "RelayFunction"  # relay mode only (condition HasRelay)
+FUNCTIONS = (RECEIVER, CONSUMER, RELAY)
 # Each function's own entry module (src/vod_parts_cleanup/<room>/handler.py).
 HANDLERS = {
     RECEIVER: "vod_parts_cleanup.receiver.handler.lambda_handler",
     CONSUMER: "vod_parts_cleanup.consumer.handler.lambda_handler",
+    RELAY: "vod_parts_cleanup.relay.handler.lambda_handler",
 }
 # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions:
 # the only statement allowed to say Resource "*", and it may say nothing else.
@@ -122,6 +126,15 @@ def role_statements(template: dict[str, Any], name: str) -> list[dict[str, Any]]
     ]
 
 
+def actions_of(template: dict[str, Any], name: str) -> set[str]:
+    """Every action function ``name``'s role is allowed, in any statement."""
+    return {
+        action
+        for statement in role_statements(template, name)
+        for action in as_list(statement["Action"])
+    }
+
+
 def allowed(template: dict[str, Any], name: str, action: str) -> list[Any]:
     """The resources function ``name``'s role may use ``action`` on."""
     return [
@@ -171,7 +184,7 @@ def test_each_function_is_built_by_the_makefile_beside_the_template(
     # sam build runs `make build-<logical id>` with the Makefile found in CodeUri.
     assert template["Resources"][name]["Metadata"] == {"BuildMethod": "makefile"}
     makefile = ROOT / function(template, name)["CodeUri"] / "Makefile"
-    assert re.search(rf"^(\S+ )?build-{name}\b.*:", makefile.read_text(encoding="utf-8"), re.M)
+    assert re.search(rf"^(\S+ )*build-{name}\b.*:", makefile.read_text(encoding="utf-8"), re.M)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -301,7 +314,7 @@ def test_every_statement_names_its_resource_except_xray_alone(template: dict[str
             if "*" in resources:
                 unscoped.append((where, statement, len(statements(document))))
             assert not any("*" in r for r in resources if isinstance(r, str) and r != "*")
-    assert len(unscoped) == 2, unscoped  # one per role, only with tracing on
+    assert len(unscoped) == len(FUNCTIONS), unscoped  # one per role, only with tracing on
     for _, statement, statements_in_its_policy in unscoped:
         assert statement["Resource"] == "*"
         assert set(as_list(statement["Action"])) == XRAY_ACTIONS
@@ -319,17 +332,29 @@ def test_every_statement_names_its_resource_except_xray_alone(template: dict[str
 def test_each_role_reaches_only_what_this_stack_owns_or_is_given(
     template: dict[str, Any], name: str
 ) -> None:
-    given = {"VodCredentialsSecretArn", "CallbackAuthKeySecretArn", "SecretsKmsKeyArn"}
+    given = {
+        "VodCredentialsSecretArn",
+        "CallbackAuthKeySecretArn",
+        "RelayCallbackAuthKeySecretArn",
+        "SecretsKmsKeyArn",
+    }
     for statement in role_statements(template, name):
-        for resource in as_list(statement["Resource"]):
-            if resource == "*":
-                continue
-            assert isinstance(resource, dict), f"{statement['Sid']}: a literal ARN {resource}"
-            if "Ref" in resource:
-                assert resource["Ref"] in given, statement["Sid"]
-            else:
-                owned = resource["Fn::GetAtt"][0]
-                assert owned in template["Resources"], statement["Sid"]
+        for listed in as_list(statement["Resource"]):
+            for resource in both_branches(listed):
+                check_reach(template, statement, resource, given)
+
+
+def check_reach(
+    template: dict[str, Any], statement: dict[str, Any], resource: Any, given: set[str]
+) -> None:
+    """A resource the stack owns (Fn::GetAtt), or one given to it as a parameter (Ref)."""
+    if resource != "*":
+        assert isinstance(resource, dict), f"{statement['Sid']}: a literal ARN {resource}"
+        if "Ref" in resource:
+            assert resource["Ref"] in given, statement["Sid"]
+        else:
+            owned = resource["Fn::GetAtt"][0]
+            assert owned in template["Resources"], statement["Sid"]
 
 
 def test_each_function_may_read_only_its_own_secret(template: dict[str, Any]) -> None:
@@ -345,12 +370,8 @@ def test_each_function_may_read_only_its_own_secret(template: dict[str, Any]) ->
         assert "kms:ViaService" in kms[0]["Condition"]["StringEquals"]
 
 
-def test_the_receiver_may_only_send_to_the_work_queue(template: dict[str, Any]) -> None:
-    actions = {
-        action
-        for statement in role_statements(template, RECEIVER)
-        for action in as_list(statement["Action"])
-    }
+def test_the_receiver_may_only_send_to_its_two_queues(template: dict[str, Any]) -> None:
+    actions = actions_of(template, RECEIVER)
     assert actions == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -359,7 +380,79 @@ def test_the_receiver_may_only_send_to_the_work_queue(template: dict[str, Any]) 
         "sqs:SendMessage",
         *XRAY_ACTIONS,
     }
-    assert allowed(template, RECEIVER, "sqs:SendMessage") == [arn_of("WorkQueue")]
+    assert allowed(template, RECEIVER, "sqs:SendMessage") == [
+        arn_of("WorkQueue"),
+        arn_of("RelayQueue"),  # relay mode only
+    ]
+    [relay_statement] = [
+        listed
+        for policy in role_policies(function_role(template, RECEIVER))
+        for listed in as_list(policy["PolicyDocument"]["Statement"])
+        if "Fn::If" in listed and listed["Fn::If"][0] == "HasRelay"
+    ]
+    assert relay_statement["Fn::If"][1]["Resource"] == arn_of("RelayQueue")
+
+
+def test_the_relay_may_only_read_its_queue_read_its_key_and_write_its_logs(
+    template: dict[str, Any],
+) -> None:
+    actions = actions_of(template, RELAY)
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "secretsmanager:GetSecretValue",
+        "kms:Decrypt",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",  # a failed delivery's next try, on its own queue
+        *XRAY_ACTIONS,
+    }
+    for action in ("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"):
+        assert allowed(template, RELAY, action) == [arn_of("RelayQueue")]
+    [key] = allowed(template, RELAY, "secretsmanager:GetSecretValue")
+    assert key == {
+        "Fn::If": [
+            "HasRelayKeySecret",
+            ref("RelayCallbackAuthKeySecretArn"),
+            ref("CallbackAuthKeySecretArn"),
+        ]
+    }
+    assert variables_of(template, RELAY)["RELAY_CALLBACK_AUTH_KEY_SECRET_ID"] == key
+    for resource in ("RelayFunction", "RelayFunctionRole", "RelayQueue", "RelayDeadLetterQueue"):
+        assert template["Resources"][resource]["Condition"] == "HasRelay"
+
+
+def test_the_relay_queue_gives_up_when_the_retry_schedule_reaches_its_horizon(
+    template: dict[str, Any],
+) -> None:
+    """One fact: the mapping's maxReceiveCount is what the relay's schedule computes."""
+    hours = template["Parameters"]["RelayRetryHours"]
+    assert hours["Default"] == setting_default("relay_retry_hours")
+    mapping = template["Mappings"]["RelayRetries"]
+    assert {int(key) for key in mapping} == set(hours["AllowedValues"])
+    for key, row in mapping.items():
+        assert row["MaxReceiveCount"] == receives_for(int(key)) <= 1000
+    queue = template["Resources"]["RelayQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": arn_of("RelayDeadLetterQueue"),
+        "maxReceiveCount": {
+            "Fn::FindInMap": ["RelayRetries", ref("RelayRetryHours"), "MaxReceiveCount"]
+        },
+    }
+    relay = function(template, RELAY)
+    [event] = relay["Events"].values()
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # Every record of a batch gets its whole bounded attempt before the timeout.
+    batch = event["Properties"]["BatchSize"]
+    assert batch * SECONDS_TO_START_A_DELIVERY < relay["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * relay["Timeout"]
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == ref(
+        "RelayMaximumConcurrency"
+    )
+    assert variables_of(template, RECEIVER)["RELAY_QUEUE_URL"] == {
+        "Fn::If": ["HasRelay", ref("RelayQueue"), ""]
+    }
 
 
 def test_secrets_are_given_as_arns_never_as_values(template: dict[str, Any]) -> None:
@@ -380,12 +473,7 @@ def test_only_the_consumer_uses_the_table_with_exactly_the_idempotency_actions(
     template: dict[str, Any],
 ) -> None:
     def table_actions(name: str) -> set[str]:
-        return {
-            action
-            for statement in role_statements(template, name)
-            for action in as_list(statement["Action"])
-            if action.startswith("dynamodb:")
-        }
+        return {action for action in actions_of(template, name) if action.startswith("dynamodb:")}
 
     assert table_actions(RECEIVER) == set()
     assert table_actions(CONSUMER) == {
@@ -598,12 +686,19 @@ def test_alarms_watch_dead_letters_errors_throttles_and_failed_cleanups(
     dead_letter_queues = {
         alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for alarm in alarms(template)
-        if alarm["Namespace"] == "AWS/SQS"
+        if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     }
-    assert dead_letter_queues == {"DeadLetterQueue", "FailedEventsQueue"}
+    assert dead_letter_queues == {"DeadLetterQueue", "FailedEventsQueue", "RelayDeadLetterQueue"}
+    [stuck] = [a for a in alarms(template) if a["MetricName"] == "ApproximateAgeOfOldestMessage"]
+    assert stuck["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["RelayQueue", "QueueName"]}
+    assert (stuck["Threshold"], stuck["ComparisonOperator"]) == (
+        15 * 60,
+        "GreaterThanOrEqualToThreshold",
+    )
     for alarm in alarms(template):
-        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
-        assert alarm["Threshold"] == 0
+        if alarm is not stuck:
+            assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+            assert alarm["Threshold"] == 0
         assert alarm["TreatMissingData"] == "notBreaching"
         notify = {"Fn::If": ["HasAlarmTopic", [ref("AlarmTopicArn")], ref("AWS::NoValue")]}
         assert alarm["AlarmActions"] == alarm["OKActions"] == notify
@@ -623,9 +718,23 @@ def test_alarms_on_the_functions_metrics_use_names_it_emits(template: dict[str, 
         assert alarm["Statistic"] == "Sum"
 
 
-def dashboard_metrics(template: dict[str, Any]) -> list[list[Any]]:
+def dashboard_body(template: dict[str, Any], *, relay: bool = True) -> str:
+    """The dashboard's text, with or without the relay's row (its ${...} left as they are)."""
+    separator, parts = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Join"]
+    texts = []
+    for part in parts:
+        chosen = part
+        if isinstance(part, dict) and "Fn::If" in part:
+            condition, when, otherwise = part["Fn::If"]
+            assert condition == "HasRelay"
+            chosen = when if relay else otherwise
+        texts.append(chosen["Fn::Sub"] if isinstance(chosen, dict) else chosen)
+    return str(separator).join(texts)
+
+
+def dashboard_metrics(template: dict[str, Any], *, relay: bool = True) -> list[list[Any]]:
     """The metric rows of the dashboard, its ${...} substitutions left as they are."""
-    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = dashboard_body(template, relay=relay)
     filled = re.sub(r"\$\{VodCallsPerSecond\}", "8", body)
     document = json.loads(filled)
     return [
@@ -653,13 +762,20 @@ def test_the_dashboard_shows_the_flow_with_the_functions_own_metric_names(
         "${WorkQueue.QueueName}",
         "${DeadLetterQueue.QueueName}",
         "${FailedEventsQueue.QueueName}",
+        "${RelayQueue.QueueName}",
+        "${RelayDeadLetterQueue.QueueName}",
     }
+    assert {"RelayDelivered", "RelayRetried", "RelayDeadLettered", "RelayLatency"} <= names
+    # With the relay off, the page holds nothing of it (and still parses).
+    without_relay = dashboard_metrics(template, relay=False)
+    assert not any("Relay" in str(row) for row in without_relay)
     assert {row[1] for row in rows if row[0] == "AWS/SQS"} >= {
         "ApproximateNumberOfMessagesVisible",
         "ApproximateAgeOfOldestMessage",
     }
-    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert '"value": ${VodCallsPerSecond}' in body  # the budget line is the parameter
+    assert '"value": ${VodCallsPerSecond}' in dashboard_body(
+        template
+    )  # the budget line is the parameter
 
 
 def test_outputs_tell_where_to_send_events_and_what_to_watch(template: dict[str, Any]) -> None:

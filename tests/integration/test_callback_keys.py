@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from tests.support import vod_signature
-from vod_parts_cleanup.receiver.callback_auth import (
-    KEY_REREAD_INTERVAL_SECONDS,
-    CallbackAuthenticator,
-    SecretsManagerCallbackKeys,
-)
+from vod_parts_cleanup.receiver.callback_auth import CallbackAuthenticator
 from vod_parts_cleanup.shared.aws_json import SECRETS_MANAGER, AwsJsonClient, aws_access_from
 from vod_parts_cleanup.shared.errors import CallbackAuthUnavailableError, CallbackRejectedError
+from vod_parts_cleanup.shared.vod_callback import (
+    KEY_REREAD_INTERVAL_SECONDS,
+    SecretsManagerCallbackKeys,
+)
 
 URL = "https://www.example.com/your/callback"
 SIGNED_AT = 1519375990

@@ -258,3 +258,21 @@ def test_clean_cleans_each_video_once(
     assert run.returncode == 0, run.stderr
     [row] = [line for line in run.stdout.splitlines() if line.startswith("│")]
     assert [cell.strip() for cell in row.split("│")[1:-1]] == ["6", "6", "0", "0", "0", "0"]
+
+
+def test_invoke_in_relay_mode_shows_what_the_downstream_received(
+    invoke: Callable[..., Run],
+) -> None:
+    run = invoke(str(EVENTS / "http-transcode-ignored.json"), "--relay")
+
+    assert run.returncode == 0, run.stderr
+    assert "relay mode: a local downstream receiver at http://127.0.0.1:" in run.stdout
+    assert "-- the relay, on a batch of 1" in run.stdout
+    assert "the downstream receiver got 1 request(s):" in run.stdout
+    assert (
+        "X-VOD-SIGNATURE valid for its URL and key; body " in run.stdout
+        and "bytes, identical to the callback; answered 200" in run.stdout
+    )
+    assert "RelayDelivered = 1 Count" in run.stdout
+    # The transcode notice is relayed and ignored by cleanup: no VOD call for it.
+    assert "VOD requests received by the stand-in: 0" in run.stdout

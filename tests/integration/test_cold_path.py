@@ -4,7 +4,8 @@ has imported everything already).
 - The receiver's module graph never reaches pydantic, botocore (beyond the bare package
   Powertools reads its version from), the OpenAPI core (which pulls in aiohttp and
   requests) or the X-Ray SDK: it answers a callback, handed to a real queue, without them.
-- The two entry modules share no product module but the shared ones.
+- The entry modules (receiver, consumer, relay) share no product module but the shared ones,
+  and the relay, like the receiver, needs none of the consumer's heavy imports.
 - The consumer imports what it uses at start-up, and the X-Ray SDK only if tracing is on.
 """
 
@@ -19,6 +20,7 @@ from vod_parts_cleanup_dev.package import BARE_LAMBDA_CONTEXT
 SRC = Path(__file__).resolve().parents[2] / "src"
 RECEIVER = "vod_parts_cleanup.receiver.handler"
 CONSUMER = "vod_parts_cleanup.consumer.handler"
+RELAY = "vod_parts_cleanup.relay.handler"
 SHARED = "vod_parts_cleanup.shared"
 HEAVY = ("alibabacloud_tea_openapi", "alibabacloud_credentials", "Tea", "aiohttp", "aws_xray_sdk")
 # What the receiver leaves out besides: together most of the naive handler's cold start.
@@ -90,17 +92,20 @@ def test_a_callback_is_queued_without_vod_sdk_xray_pydantic_or_botocore(
     assert message["Body"] == event["body"]
 
 
-def test_the_two_functions_share_only_the_shared_modules() -> None:
-    receiver = product_modules(cold(RECEIVER))
-    consumer = product_modules(cold(CONSUMER))
+def test_the_functions_share_only_the_shared_modules() -> None:
+    graphs = {module: cold(module) for module in (RECEIVER, CONSUMER, RELAY)}
+    rooms = {module: module.rsplit(".", 1)[0] for module in graphs}
 
-    assert RECEIVER in receiver
-    assert CONSUMER in consumer
-    assert not any(name.startswith("vod_parts_cleanup.consumer") for name in receiver)
-    assert not any(name.startswith("vod_parts_cleanup.receiver") for name in consumer)
-    shared = receiver & consumer
-    assert shared
-    assert all(name == SHARED or name.startswith(SHARED + ".") for name in shared), shared
+    for module, report in graphs.items():
+        modules = product_modules(report)
+        assert module in modules
+        others = [room for other, room in rooms.items() if other != module]
+        assert not any(name.startswith(tuple(others)) for name in modules), module
+        outside_its_room = {name for name in modules if not name.startswith(rooms[module])}
+        assert outside_its_room, module
+        assert all(name == SHARED or name.startswith(SHARED + ".") for name in outside_its_room)
+    # Like the receiver, the relay needs none of the consumer's heavy imports.
+    assert loaded(graphs[RELAY], HEAVY + RECEIVER_SKIPS) == []
 
 
 def test_the_consumer_imports_its_sdks_at_start_and_xray_only_when_tracing() -> None:

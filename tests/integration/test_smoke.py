@@ -28,6 +28,11 @@ class FunctionTarget:
     def invoke(self, payload: dict[str, object]) -> object:
         return self._function.lambda_handler(payload, LocalLambdaContext())
 
+    relays = False  # the relay step has a test of its own, with the embedded world
+
+    def relay_outcome(self, video_id: str) -> tuple[bool, str] | None:
+        raise AssertionError("not in relay mode: the relay step must not run")
+
 
 def run(target: object) -> tuple[int, list[str]]:
     out = io.StringIO()
@@ -39,8 +44,10 @@ def test_the_smoke_test_passes_against_the_embedded_world() -> None:
     out = io.StringIO()
     assert smoke.run_locally(out) == smoke.EXIT_OK
     lines = out.getvalue().splitlines()
-    assert [line.split()[0] for line in lines[1:-1]] == ["PASS"] * 4
-    assert lines[-1] == "4 of 4 passed"
+    assert [line.split()[0] for line in lines[1:-1]] == ["PASS"] * 5
+    assert lines[-1] == "5 of 5 passed"
+    assert "reaches the existing receiver (relay)" in lines[-2]
+    assert "HTTP 200 from 127.0.0.1" in lines[-2]
 
 
 def test_a_healthy_function_passes_every_step(
@@ -79,3 +86,25 @@ def test_a_vod_key_vod_refuses_fails_the_vod_step(
 )
 def test_the_callback_key_is_read_from_either_shape_of_the_secret(secret: str, key: str) -> None:
     assert smoke._current_key(secret) == key
+
+
+def test_the_relay_step_reads_the_downstreams_answer_from_a_relay_log_line() -> None:
+    refused = {
+        "level": "WARNING",
+        "message": "callback not relayed; tried again later",
+        "videoId": "0000c0ffee",
+        "downstreamHost": "media.example.com",
+        "httpStatus": 401,
+        "reason": "http_4xx",
+        "detail": '{"error": "bad signature"}',
+    }
+    assert smoke.relay_outcome_of(json.dumps(refused)) == (
+        False,
+        'HTTP 401 from media.example.com (http_4xx: {"error": "bad signature"})',
+    )
+    delivered = refused | {"httpStatus": 200, "reason": "delivered", "detail": "ok"}
+    assert smoke.relay_outcome_of(json.dumps(delivered)) == (
+        True,
+        "HTTP 200 from media.example.com",
+    )
+    assert smoke.relay_outcome_of('{"message": "callback handed to the work queue"}') is None

@@ -6,16 +6,12 @@ from typing import Any
 import pytest
 
 from tests.support import vod_signature
-from vod_parts_cleanup.receiver.callback_auth import (
-    CallbackAuthenticator,
-    StaticCallbackKeys,
-    callback_keys_from,
-    callback_signature,
-)
+from vod_parts_cleanup.receiver.callback_auth import CallbackAuthenticator, callback_keys_from
 from vod_parts_cleanup.shared.aws_json import SECRETS_MANAGER, AwsAccess, AwsJsonClient
 from vod_parts_cleanup.shared.errors import CallbackRejectedError, SettingsError
 from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup.shared.vocabulary import RejectionReason
+from vod_parts_cleanup.shared.vod_callback import StaticCallbackKeys, callback_signature
 
 DOCUMENTED_URL = "https://www.example.com/your/callback"
 DOCUMENTED_TIMESTAMP = 1519375990

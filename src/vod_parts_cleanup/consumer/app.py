@@ -45,6 +45,7 @@ from vod_parts_cleanup.shared.clock import SYSTEM_CLOCK, Clock
 from vod_parts_cleanup.shared.errors import CleanupFailedError, SettingsError, SweepRequestError
 from vod_parts_cleanup.shared.function import LambdaFunction
 from vod_parts_cleanup.shared.observability import Telemetry
+from vod_parts_cleanup.shared.queues import Delivery, work_queue_for
 from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup.shared.vocabulary import (
     CleanupStatus,
@@ -52,7 +53,6 @@ from vod_parts_cleanup.shared.vocabulary import (
     ErrorKind,
     Trigger,
 )
-from vod_parts_cleanup.shared.work_queue import Delivery, work_queue_for
 
 
 class ConsumerApp(LambdaFunction):

@@ -26,8 +26,8 @@ from vod_parts_cleanup.shared.errors import (
     RejectedEventError,
 )
 from vod_parts_cleanup.shared.observability import Telemetry
+from vod_parts_cleanup.shared.queues import delivery_of
 from vod_parts_cleanup.shared.vocabulary import CleanupStatus, ErrorCode, ErrorKind
-from vod_parts_cleanup.shared.work_queue import delivery_of
 
 # A record is started only with this much of the invocation's time left: enough for the
 # pacer's wait, a VOD call with one retry and the idempotency store's two writes.

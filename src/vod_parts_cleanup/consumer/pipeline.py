@@ -11,7 +11,7 @@ from vod_parts_cleanup.consumer.cleanup import Cleaner
 from vod_parts_cleanup.consumer.intake import notification_body, read_notification
 from vod_parts_cleanup.consumer.models import CleanupResult, UploadEvent
 from vod_parts_cleanup.shared.observability import Telemetry
-from vod_parts_cleanup.shared.work_queue import Delivery
+from vod_parts_cleanup.shared.queues import Delivery
 
 
 @dataclass(frozen=True, kw_only=True)

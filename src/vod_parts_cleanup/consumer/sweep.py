@@ -31,9 +31,9 @@ from vod_parts_cleanup.consumer.vod_client import (
 from vod_parts_cleanup.shared.clock import Clock, Deadline
 from vod_parts_cleanup.shared.errors import SweepRequestError
 from vod_parts_cleanup.shared.observability import Telemetry
+from vod_parts_cleanup.shared.queues import SqsQueue, delivery_attributes
 from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup.shared.vocabulary import VIDEO_STATUS_UPLOADING, VIDEO_STATUSES, Trigger
-from vod_parts_cleanup.shared.work_queue import WorkQueue, delivery_attributes
 
 # VOD purges the parts of an unfinished upload after 7 days: older ones need nobody.
 PURGE_HORIZON = timedelta(days=7)
@@ -119,7 +119,7 @@ class Sweeper:
     """Finds the uploads to clean and queues them; it deletes nothing itself."""
 
     vod: VodClient
-    work_queue: WorkQueue | None
+    work_queue: SqsQueue | None
     clock: Clock
     deadline: Deadline
     telemetry: Telemetry

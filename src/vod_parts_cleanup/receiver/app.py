@@ -17,9 +17,9 @@ from vod_parts_cleanup.receiver.callback_auth import authenticator_for
 from vod_parts_cleanup.shared.aws_json import SECRETS_MANAGER, AwsJsonClient
 from vod_parts_cleanup.shared.clock import SYSTEM_CLOCK, Clock
 from vod_parts_cleanup.shared.function import LambdaFunction
+from vod_parts_cleanup.shared.queues import SqsQueue, relay_queue_for, work_queue_for
 from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup.shared.vocabulary import Trigger
-from vod_parts_cleanup.shared.work_queue import WorkQueue, work_queue_for
 
 
 class ReceiverApp(LambdaFunction):
@@ -37,6 +37,7 @@ class ReceiverApp(LambdaFunction):
         self.receiver = CallbackReceiver(
             authenticator=authenticator_for(settings, secrets_manager, clock=clock),
             work_queue=self._work_queue(),
+            relay_queue=relay_queue_for(settings, self.deadline),
             clock=clock,
             telemetry=self.telemetry,
         )
@@ -47,7 +48,7 @@ class ReceiverApp(LambdaFunction):
         self.deadline.start_invocation(context, at_most=self.receiver.seconds_to_answer(request))
         return self.receiver.answer(request)
 
-    def _work_queue(self) -> WorkQueue | None:
+    def _work_queue(self) -> SqsQueue | None:
         """Where callbacks are handed to the consumer (None without WORK_QUEUE_URL: each
         callback is then answered 503, so VOD keeps it)."""
         work_queue = work_queue_for(self.settings, self.deadline)

@@ -20,7 +20,9 @@ claims with VOD before it deletes anything (the message says it came through HTT
 
 import base64
 import binascii
+import contextlib
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -36,6 +38,12 @@ from vod_parts_cleanup.shared.errors import (
     MalformedEventError,
 )
 from vod_parts_cleanup.shared.observability import Telemetry
+from vod_parts_cleanup.shared.queues import (
+    RelayedCallback,
+    SqsQueue,
+    delivery_attributes,
+    relay_message,
+)
 from vod_parts_cleanup.shared.vocabulary import (
     CleanupStatus,
     ErrorCode,
@@ -44,7 +52,6 @@ from vod_parts_cleanup.shared.vocabulary import (
     SkipReason,
     Trigger,
 )
-from vod_parts_cleanup.shared.work_queue import WorkQueue, delivery_attributes
 
 # VOD's bodies are a few hundred bytes; anything this large is not a VOD notification.
 MAX_BODY_BYTES = 64 * 1024
@@ -72,6 +79,14 @@ class CallbackRequest:
     body_problem: str | None = None
     source_ip: str | None = None
     received_at: float | None = None  # Unix seconds, when API Gateway received the call
+
+    @property
+    def content_type(self) -> str | None:
+        """The Content-Type VOD sent (API Gateway passes header names in lower case)."""
+        for name, value in self.headers.items():
+            if isinstance(name, str) and name.lower() == "content-type" and isinstance(value, str):
+                return value
+        return None
 
 
 def callback_request(event: Mapping[str, Any]) -> CallbackRequest:
@@ -145,7 +160,8 @@ class CallbackReceiver:
     """Authenticate, read, hand off, answer: one VOD callback."""
 
     authenticator: Authenticator
-    work_queue: WorkQueue | None
+    work_queue: SqsQueue | None
+    relay_queue: SqsQueue | None
     clock: Clock
     telemetry: Telemetry
 
@@ -177,7 +193,7 @@ class CallbackReceiver:
         if isinstance(read, Rejection):
             return read.answer()
         text, notification = read
-        return self._hand_off(text, notification, received_at=request.received_at)
+        return self._hand_off(request, text, notification)
 
     def _refusal(self, request: CallbackRequest) -> dict[str, Any] | None:
         """The answer to a callback that does not authenticate, or cannot be checked now."""
@@ -208,26 +224,51 @@ class CallbackReceiver:
             return self._reject(ErrorCode.MALFORMED_EVENT, _malformed_detail(error))
 
     def _hand_off(
-        self, text: str, notification: Mapping[str, Any], *, received_at: float | None
+        self, request: CallbackRequest, text: str, notification: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Keep the body in the work queue; if that fails, let VOD deliver it again. The
-        consumer reads it (the VideoId here is only named in the log, unchecked)."""
+        """Keep the body in the work queue (and, in relay mode, in the relay queue, at the
+        same time); if either fails, let VOD deliver it again. The consumer reads it (the
+        VideoId here is only named in the log, unchecked)."""
         video_id = notification.get("VideoId")
         named = isinstance(video_id, str) and len(video_id) <= MAX_LOGGED_VIDEO_ID
         shown = {"videoId": video_id} if named else {}
-        received = received_at if received_at is not None else self.clock.time()
-        attributes = delivery_attributes(Trigger.HTTP, received_at=received)
+        received = request.received_at if request.received_at is not None else self.clock.time()
+        relaying = self._relay_in_background(request, received)
         try:
+            attributes = delivery_attributes(Trigger.HTTP, received_at=received)
             message_id = self._queue(text, attributes)
         except HandOffFailedError as error:
-            self.telemetry.logger.exception(
-                "callback not queued; answering 503 so VOD delivers it again",
-                extra=shown | {"detail": str(error)},
-            )
-            return http_response(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "failed"})
+            if relaying is not None:
+                with contextlib.suppress(HandOffFailedError):
+                    relaying.wait()  # over either way before the answer: VOD delivers again
+            return self._not_held(error, shown)
+        if relaying is not None:
+            try:
+                relaying.wait()
+            except HandOffFailedError as error:
+                return self._not_held(error, shown)
         self.telemetry.metrics.count_callback_queued()
         self.telemetry.logger.info(QUEUED_LOG_MESSAGE, extra=shown | {"sqsMessageId": message_id})
         return http_response(HTTPStatus.OK, {"status": QUEUED, "messageId": message_id})
+
+    def _relay_in_background(
+        self, request: CallbackRequest, received_at: float
+    ) -> "_HandOff | None":
+        """In relay mode, the callback handed to the relay queue on a thread of its own, so
+        the two queues' round trips overlap."""
+        if self.relay_queue is None:
+            return None
+        callback = RelayedCallback(
+            body=request.body, content_type=request.content_type, received_at=received_at
+        )
+        return _HandOff(self.relay_queue, *relay_message(callback))
+
+    def _not_held(self, error: HandOffFailedError, shown: Mapping[str, Any]) -> dict[str, Any]:
+        self.telemetry.logger.error(
+            "callback not queued; answering 503 so VOD delivers it again",
+            extra=dict(shown) | {"detail": str(error)},
+        )
+        return http_response(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "failed"})
 
     def _queue(self, text: str, attributes: Mapping[str, str]) -> str:
         if self.work_queue is None:
@@ -279,3 +320,35 @@ def _malformed_detail(error: Exception) -> str:
     if isinstance(error, UnicodeDecodeError):
         return "the body is not UTF-8 text"
     return str(error)
+
+
+class _HandOff:
+    """One hand-off running on a thread of its own; ``wait`` gives its MessageId or raises
+    HandOffFailedError (also when it is not over in VOD's time, or went wrong)."""
+
+    def __init__(self, queue: SqsQueue, body: str, attributes: Mapping[str, str]) -> None:
+        self._queue = queue
+        self._body = body
+        self._attributes = attributes
+        self._message_id: str | None = None
+        self._error: HandOffFailedError | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._message_id = self._queue.hand_off(self._body, self._attributes)
+        except HandOffFailedError as error:
+            self._error = error
+        except Exception as error:  # a bug: reported as a failed hand-off, never lost
+            self._error = HandOffFailedError(f"the {self._queue.name} hand-off failed: {error!r}")
+
+    def wait(self) -> str:
+        self._thread.join(CALLBACK_ANSWER_SECONDS)
+        if self._thread.is_alive():
+            msg = f"the {self._queue.name} did not answer in time"
+            raise HandOffFailedError(msg)
+        if self._error is not None:
+            raise self._error
+        assert self._message_id is not None
+        return self._message_id

@@ -87,6 +87,11 @@ class RejectedEventError(Exception):
     as a failure on purpose, so that it ends in the dead-letter queue for a person to read."""
 
 
+class DeliveryFailedError(Exception):
+    """A relayed callback the downstream receiver did not take (not an HTTP 200 in time):
+    reported failed, so the relay queue keeps it for its next try."""
+
+
 class SweepRequestError(ValueError):
     """The sweep request cannot be run as given; the message names what is wrong."""
 

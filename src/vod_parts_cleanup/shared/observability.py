@@ -47,6 +47,10 @@ class MetricName(StrEnum):
     SWEEP_QUEUED = "SweepQueued"
     SWEEP_TOO_YOUNG = "SweepTooYoung"
     SWEEP_LIST_CALLS = "SweepListCalls"
+    RELAY_DELIVERED = "RelayDelivered"
+    RELAY_RETRIED = "RelayRetried"
+    RELAY_DEAD_LETTERED = "RelayDeadLettered"
+    RELAY_LATENCY = "RelayLatency"
 
 
 # Logged, with the result, for every rejected event: by the consumer, or by the receiver for
@@ -155,6 +159,19 @@ class CleanupMetrics:
             (MetricName.SWEEP_LIST_CALLS, pages),
         ):
             self._emit(name, MetricUnit.Count, value)
+
+    def relay_delivered(self, latency_ms: float | None) -> None:
+        """A callback the downstream receiver took (HTTP 200); ``latency_ms`` from when our
+        receiver got it to the downstream's answer."""
+        self._emit(MetricName.RELAY_DELIVERED, MetricUnit.Count, 1)
+        if latency_ms is not None:
+            self._emit(MetricName.RELAY_LATENCY, MetricUnit.Milliseconds, latency_ms)
+
+    def relay_not_delivered(self, reason: str, *, dead_lettered: bool) -> None:
+        """A delivery that failed (``reason``: http_5xx, timeout, ...): tried again later, or,
+        after its last try, left to the relay's dead-letter queue."""
+        name = MetricName.RELAY_DEAD_LETTERED if dead_lettered else MetricName.RELAY_RETRIED
+        self._emit(name, MetricUnit.Count, 1, reason=reason)
 
     def _emit(
         self,

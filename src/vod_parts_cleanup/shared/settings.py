@@ -246,6 +246,21 @@ class Settings:
     )
     # -- The work queue ------------------------------------------------------------------------
     work_queue_url: str | None = _variable("WORK_QUEUE_URL", None, optional(text(r"https?://\S+")))
+    # -- Relay mode: every authenticated callback is also delivered to the customer's own
+    # receiver, signed as VOD signs it for that URL and key (unset URL: off) --------------
+    relay_callback_url: str | None = _variable("RELAY_CALLBACK_URL", None, optional(absolute_url))
+    # The key the downstream checks; unset, the inbound one (what VOD was using for it).
+    relay_callback_auth_key_secret_id: str | None = _variable(
+        "RELAY_CALLBACK_AUTH_KEY_SECRET_ID", None, optional(text())
+    )
+    relay_callback_auth_key: Secret | None = _variable(
+        "RELAY_CALLBACK_AUTH_KEY", None, optional(secret)
+    )
+    # Where the receiver keeps each callback for the relay, and how long the relay tries.
+    relay_queue_url: str | None = _variable(
+        "RELAY_QUEUE_URL", None, optional(text(r"https?://\S+"))
+    )
+    relay_retry_hours: int = _variable("RELAY_RETRY_HOURS", 24, integer(1, 240))
     # -- Observability -----------------------------------------------------------------------
     metrics_namespace: str = _variable("POWERTOOLS_METRICS_NAMESPACE", "VodPartsCleanup", text())
     service_name: str = _variable("POWERTOOLS_SERVICE_NAME", "vod-parts-cleanup", text())

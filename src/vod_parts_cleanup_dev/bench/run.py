@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from vod_parts_cleanup_dev.bench import cold_start
+from vod_parts_cleanup_dev.bench import cold_start, relay
 from vod_parts_cleanup_dev.bench.rows import (
     BUDGET_PER_SECOND,
     DRAIN_TARGET_RATIO,
@@ -44,7 +44,9 @@ from vod_parts_cleanup_dev.bench.world import (
 )
 from vod_parts_cleanup_dev.vod_server import LocalVod
 
-SCENARIOS = ("drain", "burst", "cold")
+SCENARIOS = ("drain", "burst", "relay", "cold")
+# Run for the function alone (the naive handler has no relay), after the throughput pairs.
+OURS_ONLY = frozenset({"relay", "cold"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = _throughput(stage, args, only, out)
             if rows:
                 _print_rows(rows, out)
+            if "relay" in only:
+                print("... relay: running", file=out, flush=True)
+                with _quiet():
+                    figures = relay.run(stage, callbacks=args.callbacks)
+                relay.report(figures, out)
             if "cold" in only:
                 cold_start.compare(stage, args.cold_runs, out)
     except BenchError as error:
@@ -71,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vod_parts_cleanup_dev.bench",
-        description="The function against a naive handler: drain, burst, cold start.",
+        description="The function against a naive handler: drain, burst, cold start; relay.",
     )
     parser.add_argument("--events", type=int, default=500, help="notifications to drain")
     parser.add_argument("--callbacks", type=int, default=100, help="callbacks in the burst")
@@ -108,7 +115,7 @@ def _throughput(stage: Stage, args: argparse.Namespace, only: set[str], out: Tex
     """Each scenario at each latency, the function first, then the naive handler."""
     latencies = [milliseconds / 1000 for milliseconds in (args.latency_ms or [20, 150])]
     rows = []
-    for scenario in (name for name in SCENARIOS if name in only and name != "cold"):
+    for scenario in (name for name in SCENARIOS if name in only and name not in OURS_ONLY):
         for latency in latencies:
             for contender in (Ours(), Naive()):
                 label = f"{scenario} {latency * 1000:.0f} ms, {contender.name}"

@@ -96,11 +96,12 @@ class Aws:
         self.sqs = boto3.client("sqs")
         self.dynamodb = boto3.client("dynamodb")
 
-    def new_work_queue(self, name: str) -> WorkQueue:
+    def new_work_queue(self, name: str, *, max_receives: int = MAX_RECEIVES) -> WorkQueue:
+        """A queue with its dead-letter queue (the work queue's, or the relay's)."""
         dead_letter_url = self.sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
         redrive = {
             "deadLetterTargetArn": self._arn(dead_letter_url),
-            "maxReceiveCount": MAX_RECEIVES,
+            "maxReceiveCount": max_receives,
         }
         attributes = {
             "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
@@ -196,9 +197,9 @@ class BatchingPolicy:
     window_seconds: float
 
     @classmethod
-    def from_template(cls) -> "BatchingPolicy":
+    def from_template(cls, function: str = "CleanupFunction") -> "BatchingPolicy":
         resources = load_template()["Resources"]
-        events = resources["CleanupFunction"]["Properties"]["Events"].values()
+        events = resources[function]["Properties"]["Events"].values()
         [trigger] = [event["Properties"] for event in events if event["Type"] == "SQS"]
         window = float(trigger.get("MaximumBatchingWindowInSeconds", 0))
         return cls(batch_size=int(trigger["BatchSize"]), window_seconds=window)
@@ -262,8 +263,11 @@ class SqsTrigger:
 
 
 @contextlib.contextmanager
-def sqs_triggers(handlers: Sequence[Handler], queue: WorkQueue | None) -> Iterator[Deliveries]:
-    """One trigger thread per environment's handler, polling until the block ends."""
+def sqs_triggers(
+    handlers: Sequence[Handler], queue: WorkQueue | None, *, function: str = "CleanupFunction"
+) -> Iterator[Deliveries]:
+    """One trigger thread per environment's handler, polling until the block ends, batching
+    as template.yaml's trigger of ``function`` does."""
     deliveries = Deliveries()
     if queue is None or not handlers:
         yield deliveries
@@ -271,7 +275,7 @@ def sqs_triggers(handlers: Sequence[Handler], queue: WorkQueue | None) -> Iterat
     import boto3
 
     stop, receive_lock = threading.Event(), threading.Lock()
-    batching = BatchingPolicy.from_template()
+    batching = BatchingPolicy.from_template(function)
     # Clients are built here, one at a time: boto3's default session is not thread-safe.
     triggers = [
         SqsTrigger(handler, queue, boto3.client("sqs"), deliveries, receive_lock, batching)
