@@ -16,7 +16,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TextIO
@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 from vod_parts_cleanup.consumer.intake import VIDEO_ID_PATTERN
 from vod_parts_cleanup.shared.envelopes import decode_json_object, recognise_trigger
 from vod_parts_cleanup.shared.errors import MalformedEventError
+from vod_parts_cleanup.shared.queues import TRIGGER_ATTRIBUTE
 from vod_parts_cleanup.shared.vocabulary import Trigger
 
 # The most messages SQS returns per receive and takes per batch call.
@@ -66,6 +67,11 @@ class Payload:
     body: str = ""  # what the work queue gets; empty when unreadable
     video_id: str | None = None
     problem: str | None = None  # why an unreadable message cannot be moved
+    # The message attributes the work queue gets with it, in SQS's form: the source
+    # message's own, so what a receiver said of a body travels with it (trigger=http keeps
+    # an unsigned claim confirmed with VOD); for a failed direct invocation, trigger=direct:
+    # it was a person's request, and is confirmed as one (consumer.trust).
+    attributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,10 +82,18 @@ class SourceMessage:
 
     @classmethod
     def from_sqs(cls, message: dict[str, Any]) -> "SourceMessage":
+        attributes = {
+            name: {
+                key: value[key]
+                for key in ("DataType", "StringValue", "BinaryValue")
+                if key in value
+            }
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        }
         return cls(
             message_id=str(message["MessageId"]),
             receipt_handle=str(message["ReceiptHandle"]),
-            payload=read_payload(str(message.get("Body", ""))),
+            payload=read_payload(str(message.get("Body", "")), attributes),
         )
 
     @property
@@ -101,7 +115,7 @@ class Summary:
         return self.failed == 0 and not self.errors
 
 
-def read_payload(body: str) -> Payload:
+def read_payload(body: str, attributes: Mapping[str, Mapping[str, str]] | None = None) -> Payload:
     """What the work queue should get for one source message, or why the message must stay."""
     try:
         document = decode_json_object(body)
@@ -128,7 +142,10 @@ def read_payload(body: str) -> Payload:
         return Payload(PayloadKind.UNREADABLE, problem=problem)
     # A body that is already the notification is sent byte for byte as it arrived.
     text = body if payload is document else json.dumps(payload)
-    return Payload(kind, body=text, video_id=video_id_of(payload))
+    kept = dict(attributes or {})
+    if kind is PayloadKind.LAMBDA_FAILURE_DIRECT:
+        kept[TRIGGER_ATTRIBUTE] = {"DataType": "String", "StringValue": Trigger.DIRECT.value}
+    return Payload(kind, body=text, video_id=video_id_of(payload), attributes=kept)
 
 
 def is_lambda_failure_record(document: dict[str, Any]) -> bool:
@@ -159,6 +176,7 @@ def receive(client: Any, queue_url: str, limit: int, wait_seconds: int) -> list[
         MaxNumberOfMessages=limit,
         WaitTimeSeconds=wait_seconds,
         VisibilityTimeout=VISIBILITY_TIMEOUT_SECONDS,
+        MessageAttributeNames=["All"],
     )
     return list(response.get("Messages", []))
 
@@ -209,10 +227,7 @@ def failures_of(response: dict[str, Any], messages: Sequence[SourceMessage]) -> 
 
 def send(client: Any, queue_url: str, messages: Sequence[SourceMessage]) -> dict[str, str]:
     """Send the payloads; return the reason for each message the queue did not take."""
-    entries = [
-        {"Id": str(position), "MessageBody": message.payload.body}
-        for position, message in enumerate(messages)
-    ]
+    entries = [{"Id": str(position), **sent(message)} for position, message in enumerate(messages)]
     try:
         response = client.send_message_batch(QueueUrl=queue_url, Entries=entries)
     except (BotoCoreError, ClientError):
@@ -222,13 +237,23 @@ def send(client: Any, queue_url: str, messages: Sequence[SourceMessage]) -> dict
     return failures_of(response, messages)
 
 
+def sent(message: SourceMessage) -> dict[str, Any]:
+    """What SendMessage gets for a message: its payload, and its attributes if it has any."""
+    fields: dict[str, Any] = {"MessageBody": message.payload.body}
+    if message.payload.attributes:
+        fields["MessageAttributes"] = {
+            name: dict(value) for name, value in message.payload.attributes.items()
+        }
+    return fields
+
+
 def send_one_by_one(
     client: Any, queue_url: str, messages: Sequence[SourceMessage]
 ) -> dict[str, str]:
     failures: dict[str, str] = {}
     for message in messages:
         try:
-            client.send_message(QueueUrl=queue_url, MessageBody=message.payload.body)
+            client.send_message(QueueUrl=queue_url, **sent(message))
         except (BotoCoreError, ClientError) as error:
             failures[message.message_id] = describe(error)
     return failures

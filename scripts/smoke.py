@@ -6,9 +6,10 @@
 2. a transcode notice signed with the callback key is answered 200 ``queued``: the key
    secret, the URL VOD signs and the receiver agree, and the receiver may send to the work
    queue (the consumer then ignores the notice: it is not an upload's);
-3. a direct invocation for a made-up VideoId comes back ``media_not_found``: the consumer
-   reads the VOD access key from its secret, the RAM policy allows DeleteMultipartUpload,
-   and the VOD endpoint answers;
+3. an uploader's upload event for a made-up VideoId, sent straight to the cleanup function
+   (a believed channel, so no status check first), comes back ``media_not_found``: the
+   consumer reads the VOD access key from its secret, the RAM policy allows
+   DeleteMultipartUpload, and the VOD endpoint answers;
 4. a dry-run sweep answers with its summary: the listing calls are allowed too;
 5. in relay mode only: a signed notice of a type no receiver acts on (``EventType``
    ``VodPartsCleanupSmokeTest``, a made-up VideoId) reaches the existing receiver, as the
@@ -55,6 +56,9 @@ INVOKE_READ_TIMEOUT_SECONDS = 75
 SMOKE_EVENT_TYPE = "VodPartsCleanupSmokeTest"
 RELAY_WAIT_SECONDS = 90
 RELAY_POLL_SECONDS = 5
+# The EventBridge rule's pattern (template.yaml's UploadEventsRule).
+UPLOAD_EVENT_SOURCE = "custom.alibabacloud.vod"
+UPLOAD_EVENT_DETAIL_TYPE = "VOD Upload Event"
 TRANSCODE_NOTICE = {
     "EventType": "StreamTranscodeComplete",
     "VideoId": "0000000000000000000000000000smok",
@@ -139,13 +143,27 @@ def signed_transcode_notice_is_queued(target: Target) -> StepResult:
 
 def made_up_video_is_media_not_found(target: Target) -> StepResult:
     video_id = made_up_video_id()
-    answer = target.invoke({"VideoId": video_id})
+    answer = target.invoke(uploader_event(video_id))
     result = answer.get("status") if isinstance(answer, dict) else None
     return _check(
         "a made-up video is media_not_found (VOD key, RAM policy, endpoint)",
         result == "media_not_found",
         f"{video_id}: {result or answer!r}",
     )
+
+
+def uploader_event(video_id: str) -> dict[str, Any]:
+    """An uploader's EventBridge event about a completed upload (a believed channel: the
+    function asks VOD to delete at once, where a person's request is confirmed first)."""
+    return {
+        "version": "0",
+        "id": secrets.token_hex(16),
+        "detail-type": UPLOAD_EVENT_DETAIL_TYPE,
+        "source": UPLOAD_EVENT_SOURCE,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "resources": [],
+        "detail": {"EventType": "FileUploadComplete", "VideoId": video_id, "Status": "success"},
+    }
 
 
 def dry_run_sweep_answers(target: Target) -> StepResult:

@@ -40,6 +40,22 @@ def load_event(name: str) -> Any:
     return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 
 
+def uploader_event(video_id: str, status: str = "success") -> dict[str, Any]:
+    """An uploader's EventBridge event, sent straight to the cleanup function: a believed
+    channel (consumer.trust), so VOD is asked to delete at once, with no status check."""
+    return {
+        "version": "0",
+        "id": "0e7d3c1a-0000-4000-8000-000000000001",
+        "detail-type": "VOD Upload Event",
+        "source": "custom.alibabacloud.vod",
+        "account": "123456789012",
+        "time": "2026-11-20T08:15:30Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"EventType": "FileUploadComplete", "VideoId": video_id, "Status": status},
+    }
+
+
 def vod_signature(callback_url: str, timestamp: int | str, auth_key: str) -> str:
     """VOD's documented formula, written out here independently of the code under test."""
     return hashlib.md5(f"{callback_url}|{timestamp}|{auth_key}".encode()).hexdigest()

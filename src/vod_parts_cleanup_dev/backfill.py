@@ -42,6 +42,8 @@ class BackfillSummary:
     found: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
+    # A sweep's: Uploading uploads VOD reports no detail for, left alone (too young for that).
+    unvouched: int | None = None
 
     def count(self, status: str | None) -> None:
         self.counts[OUTCOMES.get(status or "", FAILED)] += 1
@@ -63,15 +65,17 @@ def progress_bars(console: Console) -> Iterator[Progress]:
 def seed_demo(world: LocalWorld, *, stalled: int = 60) -> str:
     """A mix for ``make sweep`` in the local stand-in: stalled and failed uploads to clean,
     and uploads the sweep must leave alone (too young, recently touched, finished, past the
-    purge horizon)."""
+    purge horizon, and a client-SDK upload VOD gives no detail for that is not yet 3 days
+    old); an older one of those is cleaned."""
     if world.vod is None:
         return "a configured VOD: nothing seeded"
     now = datetime.now(UTC).replace(microsecond=0)
-    # (what, how many, status, created how long ago, touched how long after that, id prefix)
+    # (what, how many, status, created how long ago, touched how long after that, id prefix,
+    # whether GetUploadDetails reports it)
     kinds = [
-        ("stalled", stalled, "Uploading", timedelta(days=2), timedelta(0), "a001"),
-        ("failed", 12, "UploadFail", timedelta(days=3), timedelta(0), "a002"),
-        ("too young", 8, "Uploading", timedelta(hours=3), timedelta(0), "a003"),
+        ("stalled", stalled, "Uploading", timedelta(days=2), timedelta(0), "a001", True),
+        ("failed", 12, "UploadFail", timedelta(days=3), timedelta(0), "a002", True),
+        ("too young", 8, "Uploading", timedelta(hours=3), timedelta(0), "a003", True),
         (
             "recently touched",
             5,
@@ -79,12 +83,15 @@ def seed_demo(world: LocalWorld, *, stalled: int = 60) -> str:
             timedelta(days=2),
             timedelta(days=2, minutes=-20),
             "a004",
+            True,
         ),
-        ("finished", 10, "Normal", timedelta(days=1), timedelta(0), "a005"),
-        ("past purge", 4, "Uploading", timedelta(days=8), timedelta(0), "a006"),
+        ("finished", 10, "Normal", timedelta(days=1), timedelta(0), "a005", True),
+        ("past purge", 4, "Uploading", timedelta(days=8), timedelta(0), "a006", True),
+        ("no-detail young", 3, "Uploading", timedelta(hours=30), timedelta(0), "a007", False),
+        ("no-detail old", 2, "Uploading", timedelta(days=4), timedelta(0), "a008", False),
     ]
     videos = []
-    for _, count, status, age, touched_later, prefix in kinds:
+    for _, count, status, age, touched_later, prefix, detailed in kinds:
         for number in range(count):
             created = now - age - timedelta(minutes=number)
             video_id = f"{prefix}{number:028x}"
@@ -94,6 +101,7 @@ def seed_demo(world: LocalWorld, *, stalled: int = 60) -> str:
                     status=status,
                     creation_time=created,
                     modification_time=created + touched_later,
+                    reports_upload_detail=detailed,
                 )
             )
     world.vod.add_videos(videos)
@@ -120,6 +128,7 @@ def run_sweep(
         bars.update(listing, total=max(swept.pages, 1), completed=max(swept.pages, 1))
         bars.update(queueing, total=swept.queued, completed=swept.queued)
         summary.found = swept.candidates
+        summary.unvouched = swept.unvouched
         if not request.dry_run and run.world.sqs_client is not None:
             cleaning = bars.add_task("cleaning", total=swept.queued)
             try:
@@ -154,14 +163,20 @@ def drain(run: LocalRun) -> Iterator[str | None]:
             yield None if kept else statuses.get(message["MessageId"], "deleted")
 
 
-def run_clean(run: LocalRun, video_ids: Sequence[str], console: Console) -> BackfillSummary:
-    """Each video cleaned now, once (a direct invocation each), paced."""
+def run_clean(
+    run: LocalRun, video_ids: Sequence[str], console: Console, *, force: bool = False
+) -> BackfillSummary:
+    """Each video cleaned now, once (a direct invocation each: a person's request, so VOD is
+    asked first, and an upload still in progress is skipped unless ``force``), paced."""
     summary = BackfillSummary(found=len(video_ids))
     with progress_bars(console) as bars:
         cleaning = bars.add_task("cleaning", total=len(video_ids))
         try:
             for video_id in video_ids:
-                invocation = run.invoke_once({"VideoId": video_id})
+                request: dict[str, object] = {"VideoId": video_id}
+                if force:
+                    request["Force"] = True
+                invocation = run.invoke_once(request)
                 response = invocation.response if isinstance(invocation.response, dict) else {}
                 summary.count(None if invocation.error else response.get("status"))
                 bars.advance(cleaning)
@@ -182,15 +197,14 @@ def read_video_ids(arguments: Iterable[str], ids_file: str | None) -> list[str]:
 def summary_table(summary: BackfillSummary, title: str) -> Table:
     table = Table(title=title)
     table.add_column("found", justify="right")
-    for label in ("deleted", "already clean", "media not found", "skipped", FAILED):
+    labels = ("deleted", "already clean", "media not found", "skipped", FAILED)
+    for label in labels:
         table.add_column(label, justify="right")
-    table.add_row(
-        str(summary.found),
-        *(
-            str(summary.counts[label])
-            for label in ("deleted", "already clean", "media not found", "skipped", FAILED)
-        ),
-    )
+    cells = [str(summary.found), *(str(summary.counts[label]) for label in labels)]
+    if summary.unvouched is not None:
+        table.add_column("left: no detail", justify="right")
+        cells.append(str(summary.unvouched))
+    table.add_row(*cells)
     return table
 
 

@@ -132,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     clean = commands.add_parser("clean", help="clean these videos now, once each (a backfill)")
     clean.add_argument("video_ids", nargs="*", metavar="ID", help="VideoIds")
     clean.add_argument("--ids-file", help="a file of VideoIds, one per line")
+    clean.add_argument(
+        "--force",
+        action="store_true",
+        help="delete the parts even of an upload VOD reports as still in progress (Uploading); "
+        "without it such a video is skipped",
+    )
     return parser
 
 
@@ -194,7 +200,9 @@ def _clean(
     with local_world(settings, video_ids=video_ids) as world:
         for note in world.notes:
             print(note, file=out)
-        summary = run_clean(LocalRun(world), video_ids, Console(file=sys.stderr))
+        summary = run_clean(
+            LocalRun(world), video_ids, Console(file=sys.stderr), force=arguments.force
+        )
         Console(file=out).print(summary_table(summary, "clean"))
     return _finish(summary, out)
 

@@ -94,6 +94,7 @@ class VideoOptions(TypedDict, total=False):
     creation_time: datetime | None
     modification_time: datetime | None
     title: str | None
+    reports_upload_detail: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,8 @@ class Video:
     status: str = DEFAULT_STATUS
     has_parts: bool = True
     title: str = ""
+    # False for an upload made with a client (web, mobile) SDK: GetUploadDetails omits it.
+    reports_upload_detail: bool = True
 
     def __post_init__(self) -> None:
         if not self.video_id:
@@ -132,6 +135,7 @@ class Video:
         creation_time: datetime | None = None,
         modification_time: datetime | None = None,
         title: str | None = None,
+        reports_upload_detail: bool = True,
     ) -> Video:
         """A video created now unless told otherwise, last touched when it was created."""
         created = creation_time or datetime.now(UTC)
@@ -142,6 +146,7 @@ class Video:
             status=status,
             has_parts=has_parts,
             title=title or video_id,
+            reports_upload_detail=reports_upload_detail,
         )
 
     def upload_detail(self) -> dict[str, object]:
@@ -245,6 +250,10 @@ class VodCatalog:
         Documented: VideoIds (required) is a comma-separated list of at most 20 ids.
         Response: ``{VideoList: [...], NonExistVideoIds: [...]}``.
 
+        Documented, and modelled: only uploads made through the console and the server-side
+        upload SDKs get a detail (``reports_upload_detail``); a client-SDK upload is left out
+        of UploadDetails, and, since the video exists, of NonExistMediaIds too.
+
         Choices where the documentation is silent: more than 20 ids is InvalidParameter
         (400); repeated ids are answered once, in the order given.
         """
@@ -333,7 +342,7 @@ class VodCatalog:
             "UploadDetails": [
                 self._videos[media_id].upload_detail()
                 for media_id in unique
-                if media_id in self._videos
+                if media_id in self._videos and self._videos[media_id].reports_upload_detail
             ],
             "NonExistMediaIds": [media_id for media_id in unique if media_id not in self._videos],
             "ForbiddenMediaIds": [],

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from scripts import smoke
 from vod_parts_cleanup.consumer.vod_client import OPERATIONS as VOD_OPERATIONS
 from vod_parts_cleanup.consumer.vod_client import VIDEO_INFOS_BATCH
 from vod_parts_cleanup.relay.batch import SECONDS_TO_START_A_DELIVERY
@@ -296,7 +297,9 @@ def test_no_statement_allows_a_wildcard_action(template: dict[str, Any]) -> None
     checked = 0
     for where, document in policy_documents(template):
         for statement in statements(document):
-            assert statement["Effect"] == "Allow", where
+            # A Deny only narrows who may write a believed channel (UploaderPrincipalArns).
+            narrowing = statement["Effect"] == "Deny" and statement["Sid"].startswith("Only")
+            assert statement["Effect"] == "Allow" or narrowing, where
             assert "NotAction" not in statement, where
             assert "NotResource" not in statement, where
             for action in as_list(statement["Action"]):
@@ -559,11 +562,14 @@ def test_the_eventbridge_rule_sends_the_sample_events_only_to_the_work_queue(
 ) -> None:
     (rule,) = resources_of_type(template, "AWS::Events::Rule").values()
     properties = rule["Properties"]
-    assert properties["EventBusName"] == ref("EventBusName")
+    assert properties["EventBusName"] == ref("UploadEventBus")  # the stack's own bus
     for sample in EVENTS.glob("eventbridge-*.json"):
         event = json.loads(sample.read_text(encoding="utf-8"))
         assert event["source"] in properties["EventPattern"]["source"], sample.name
         assert event["detail-type"] in properties["EventPattern"]["detail-type"], sample.name
+    # The smoke test's uploader event is one the rule would take.
+    assert smoke.UPLOAD_EVENT_SOURCE in properties["EventPattern"]["source"]
+    assert smoke.UPLOAD_EVENT_DETAIL_TYPE in properties["EventPattern"]["detail-type"]
     (target,) = properties["Targets"]
     assert target["Arn"] == arn_of("WorkQueue")
     assert target["DeadLetterConfig"]["Arn"] == arn_of("FailedEventsQueue")
@@ -574,13 +580,49 @@ def test_the_eventbridge_rule_sends_the_sample_events_only_to_the_work_queue(
             for p in resources_of_type(template, "AWS::SQS::QueuePolicy").values()
             if p["Properties"]["Queues"] == [ref(queue)]
         ]
-        (statement,) = statements(policy["PolicyDocument"])
+        statement, *deny = statements(policy["PolicyDocument"])
+        assert [d["Effect"] for d in deny] == (["Deny"] if queue == "WorkQueue" else [])
         assert statement["Principal"] == {"Service": "events.amazonaws.com"}
         assert statement["Action"] == "sqs:SendMessage"
         assert statement["Resource"] == arn_of(queue)
         assert statement["Condition"] == {
             "ArnEquals": {"aws:SourceArn": arn_of("UploadEventsRule")}
         }
+
+
+def test_with_uploader_principals_only_they_the_stack_and_the_rule_may_write(
+    template: dict[str, Any],
+) -> None:
+    """The uploader channels are believed, so who may write them is narrowed: the bus's and
+    the work queue's policies deny everyone else once UploaderPrincipalArns is given."""
+    parameter = template["Parameters"]["UploaderPrincipalArns"]
+    assert (parameter["Type"], parameter["Default"]) == ("CommaDelimitedList", "")
+    assert template["Conditions"]["HasUploaderPrincipals"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("UploaderPrincipalArns")]}, ""]}]
+    }
+    bus = template["Resources"]["UploadEventBus"]["Properties"]
+    condition, policy, otherwise = bus["Policy"]["Fn::If"]
+    assert (condition, otherwise) == ("HasUploaderPrincipals", ref("AWS::NoValue"))
+    [deny] = policy["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "events:PutEvents")
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": ref("UploaderPrincipalArns")}}
+    [queue_policy] = [
+        p["Properties"]
+        for p in resources_of_type(template, "AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [ref("WorkQueue")]
+    ]
+    [listed] = [s for s in as_list(queue_policy["PolicyDocument"]["Statement"]) if "Fn::If" in s]
+    condition, deny, otherwise = listed["Fn::If"]
+    assert (condition, otherwise) == ("HasUploaderPrincipals", ref("AWS::NoValue"))
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:SendMessage")
+    not_equals = deny["Condition"]["ArnNotEquals"]
+    assert not_equals["aws:SourceArn"] == arn_of("UploadEventsRule")
+    allowed_writers = not_equals["aws:PrincipalArn"]["Fn::Split"][1]["Fn::Join"][1]
+    assert allowed_writers == [
+        {"Fn::Join": [",", ref("UploaderPrincipalArns")]},
+        arn_of("CallbackFunctionRole"),
+        arn_of("CleanupFunctionRole"),
+    ]
 
 
 def test_failed_asynchronous_invocations_go_to_a_destination(template: dict[str, Any]) -> None:

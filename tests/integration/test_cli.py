@@ -201,11 +201,14 @@ def test_sweep_finds_the_seeded_uploads_and_cleans_them_with_a_summary(
     run = run_cli("sweep", "--older-than", "24h", "--seed-demo")
     assert run.returncode == 0, run.stderr
     answer = json.loads(run.stdout.split("sweep: ", 1)[1].splitlines()[0])
-    # The mix: 60 stalled and 12 failed uploads to clean; 5 touched within the day.
-    assert (answer["candidates"], answer["queued"], answer["tooYoung"]) == (72, 72, 5)
+    # The mix: 60 stalled and 12 failed uploads to clean, and 2 of 5 days old that VOD
+    # gives no detail for; 5 touched within the day, and 3 without detail of only 30 hours.
+    assert (answer["candidates"], answer["queued"], answer["tooYoung"]) == (74, 74, 5)
+    assert answer["unvouched"] == 3
     [row] = [line for line in run.stdout.splitlines() if line.startswith("│")]
-    # found, deleted, already clean, media not found, skipped, failed
-    assert [cell.strip() for cell in row.split("│")[1:-1]] == ["72", "72", "0", "0", "0", "0"]
+    # found, deleted, already clean, media not found, skipped, failed, left: no detail
+    cells = ["74", "74", "0", "0", "0", "0", "3"]
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == cells
     assert "cleaning" in run.stderr  # the progress bars
 
 
@@ -214,9 +217,13 @@ def test_a_dry_run_sweep_lists_and_cleans_nothing(run_cli: Callable[..., Run]) -
     assert run.returncode == 0, run.stderr
     answer = json.loads(run.stdout.split("sweep: ", 1)[1].splitlines()[0])
     # Three days: the 60 stalled uploads (two days old) are too young for it, the 12 failed
-    # ones (three days) are not.
-    assert (answer["candidates"], answer["queued"], answer["dryRun"]) == (12, 0, True)
-    assert "candidates: a002" in run.stdout
+    # ones (three days) and the 2 without detail (four days) are not.
+    assert (answer["candidates"], answer["queued"], answer["dryRun"]) == (14, 0, True)
+    [line] = [line for line in run.stdout.splitlines() if line.startswith("candidates: ")]
+    assert {video_id[:4] for video_id in line.removeprefix("candidates: ").split(", ")} == {
+        "a002",  # failed
+        "a008",  # no detail from VOD, and older than the unvouched age
+    }
 
 
 def test_a_sweep_that_cannot_reach_vod_says_why_without_a_traceback(
@@ -276,3 +283,26 @@ def test_invoke_in_relay_mode_shows_what_the_downstream_received(
     assert "RelayDelivered = 1 Count" in run.stdout
     # The transcode notice is relayed and ignored by cleanup: no VOD call for it.
     assert "VOD requests received by the stand-in: 0" in run.stdout
+
+
+def test_clean_skips_an_upload_in_progress_unless_forced() -> None:
+    """The person's channel: VOD is asked first; --force deletes under a live upload."""
+    from rich.console import Console
+
+    from vod_parts_cleanup.shared.settings import Settings
+    from vod_parts_cleanup_dev.backfill import run_clean
+    from vod_parts_cleanup_dev.runner import LocalRun, local_world
+
+    video_id = f"{7:032x}"
+    quiet = Console(file=io.StringIO())
+    with local_world(Settings(vod_calls_per_second=1000, vod_read_calls_per_second=1000)) as world:
+        assert world.vod is not None
+        world.vod.add_video(video_id, status="Uploading", has_parts=True)
+        run = LocalRun(world)
+        skipped = run_clean(run, [video_id], quiet)
+        assert world.vod.has_parts(video_id)
+        forced = run_clean(run, [video_id], quiet, force=True)
+        assert not world.vod.has_parts(video_id)
+
+    assert (skipped.counts["skipped"], skipped.counts["deleted"]) == (1, 0)
+    assert (forced.counts["skipped"], forced.counts["deleted"]) == (0, 1)

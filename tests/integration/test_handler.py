@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from tests.support import FunctionUnderTest, ReadOutputFixture, configure, load_event
+from tests.support import (
+    FunctionUnderTest,
+    ReadOutputFixture,
+    configure,
+    load_event,
+    uploader_event,
+)
 from vod_parts_cleanup.consumer.cleanup import VOD_CALL_LOG_MESSAGE
 from vod_parts_cleanup.shared.errors import CleanupFailedError
 from vod_parts_cleanup.shared.vocabulary import ErrorKind
@@ -56,19 +62,25 @@ def test_direct_and_eventbridge_events_delete_the_parts(
 
     result = handler.lambda_handler(event, context)
 
-    [request] = stand_in.requests
+    # A person's request (a direct invocation) is confirmed with VOD first; an uploader's
+    # event is believed (consumer.trust).
+    confirmed = name.startswith("direct-")
+    *confirmation, request = stand_in.requests
+    assert [r.action for r in confirmation] == (["GetVideoInfo"] if confirmed else [])
     assert result["videoId"] == video_id
     assert result["outcome"] == outcome
     assert result["status"] == "deleted"
     assert result["vodRequestId"] == request.request_id
-    assert result["attempts"] == 1
+    assert result["attempts"] == 1 + len(confirmation)
     assert request.query == {"MediaId": video_id, "MediaType": "video"}
     assert not stand_in.has_parts(video_id)
     emitted = output()
     [deleted] = emitted.counted("PartsDeleted")
     assert (deleted.value, deleted.unit, deleted.namespace) == (1, "Count", "VodPartsCleanup")
     assert deleted.dimensions["Outcome"] == outcome
-    [latency] = emitted.counted("VodLatency")
+    latencies = emitted.counted("VodLatency")
+    assert len(latencies) == 1 + len(confirmation)
+    [latency] = [m for m in latencies if m.dimensions["Operation"] == "DeleteMultipartUpload"]
     assert latency.unit == "Milliseconds" and latency.value > 0
     # Per operation (the dashboard's call rate), not per outcome.
     assert latency.dimensions == {
@@ -176,7 +188,7 @@ def test_invalid_parameter_from_vod_is_rejected(
     output: ReadOutputFixture,
 ) -> None:
     stand_in.fail_next("InvalidParameter")
-    result = handler.lambda_handler({"VideoId": "abc123"}, context)
+    result = handler.lambda_handler(uploader_event("abc123"), context)
     assert (result["status"], result["errorCode"], result["attempts"]) == (
         "rejected",
         "InvalidParameter",

@@ -216,3 +216,62 @@ def test_a_sweep_request_redriven_into_the_queue_is_ignored_not_dead_lettered(
     event["Records"][0]["body"] = json.dumps({"Sweep": {}})
     assert deployed_handler.lambda_handler(event, context) == {"batchItemFailures": []}
     assert stand_in.requests == []
+
+
+def uploading(
+    video_ids: list[str], *, created: datetime, touched: datetime | None = None, detail: bool = True
+) -> list[Video]:
+    """Uploads VOD reports as Uploading; ``detail=False``: a client-SDK upload, of which
+    GetUploadDetails says nothing."""
+    return [
+        Video.new(
+            video_id,
+            status="Uploading",
+            creation_time=created,
+            modification_time=touched,
+            reports_upload_detail=detail,
+        )
+        for video_id in video_ids
+    ]
+
+
+def test_an_uploading_upload_is_queued_only_with_evidence_that_it_stopped(
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, work_queue: MotoQueue
+) -> None:
+    """Silence is no evidence: GetUploadDetails says nothing of a client-SDK upload, so one
+    without detail waits for the unvouched age (3 days), where one VOD says was last touched
+    a day ago is queued at once."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    recently_touched, long_untouched = ids("a1", 3), ids("a2", 4)
+    young_without_detail, old_without_detail = ids("a3", 5), ids("a4", 6)
+    two_days_ago = now - timedelta(days=2)
+    stand_in.add_videos(
+        uploading(recently_touched, created=two_days_ago, touched=now - timedelta(minutes=30))
+        + uploading(long_untouched, created=two_days_ago)
+        + uploading(young_without_detail, created=now - timedelta(hours=30), detail=False)
+        + uploading(old_without_detail, created=now - timedelta(days=4), detail=False)
+    )
+
+    summary = sweep(deployed_handler)
+
+    queued = {json.loads(m["Body"])["VideoId"] for m in receive_everything(work_queue)}
+    assert queued == set(long_untouched) | set(old_without_detail)
+    assert (summary["queued"], summary["tooYoung"], summary["unvouched"]) == (10, 3, 5)
+    assert stand_in.calls(DELETE) == 0
+
+
+def test_the_unvouched_age_is_a_setting_and_a_request_field(
+    deployed_handler: FunctionUnderTest, stand_in: LocalVod, work_queue: MotoQueue
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    stand_in.add_videos(uploading(ids("a5", 3), created=now - timedelta(hours=30), detail=False))
+
+    waited = sweep(deployed_handler, DryRun=True)
+    asked = sweep(deployed_handler, DryRun=True, UnvouchedMinAgeMinutes=24 * 60)
+    configured = sweep(
+        configure(deployed_handler, sweep_unvouched_min_age_minutes=24 * 60), DryRun=True
+    )
+
+    assert (waited["candidates"], waited["unvouched"]) == (0, 3)
+    assert (asked["candidates"], asked["unvouched"]) == (3, 0)
+    assert (configured["candidates"], configured["unvouched"]) == (3, 0)

@@ -443,6 +443,22 @@ def details(catalog: VodCatalog, media_ids: str, **query: str) -> dict[str, obje
     return reply
 
 
+def test_a_client_sdk_upload_gets_no_detail_and_is_not_said_to_be_missing() -> None:
+    """VOD documents GetUploadDetails for console and server-SDK uploads only: a web or
+    mobile SDK upload is simply left out (it exists, so not under NonExistMediaIds)."""
+    catalog = catalog_with(
+        Video.new("server", status="Uploading", creation_time=CREATED),
+        Video.new(
+            "browser", status="Uploading", creation_time=CREATED, reports_upload_detail=False
+        ),
+    )
+
+    reply = details(catalog, "server,browser")
+
+    assert [detail["MediaId"] for detail in reply["UploadDetails"]] == ["server"]  # type: ignore[index, union-attr]
+    assert reply["NonExistMediaIds"] == []
+
+
 def test_upload_details_of_unfinished_and_finished_uploads() -> None:
     touched = CREATED + timedelta(minutes=7)
     catalog = catalog_with(

@@ -106,6 +106,9 @@ def test_the_quirky_sample_event_is_a_completed_upload() -> None:
         {"EventType": "TranscodeComplete", "VideoId": VIDEO_ID, "Status": "success"},
         {"EventType": "UploadByURLComplete", "JobId": "j1", "Status": "fail", "ErrorCode": "X"},
         {"EventType": "UploadByURLComplete ", "JobId": "j1", "Status": "fail", "ErrorCode ": "X"},
+        # VOD fills VideoId in only once the pull succeeded: without one, nothing to clean.
+        {"EventType": "UploadByURLComplete", "JobId": "j1", "Status": "success"},
+        {"EventType": "UploadByURLComplete", "JobId": "j1"},
     ],
 )
 def test_events_that_are_not_about_a_video_upload_are_ignored(body: dict[str, object]) -> None:
@@ -122,7 +125,6 @@ def test_events_that_are_not_about_a_video_upload_are_ignored(body: dict[str, ob
         ({"VideoId": "has space"}, "InvalidVideoId"),
         (upload(VideoId=None), "MissingVideoId"),
         (upload(VideoId=""), "MissingVideoId"),
-        ({"EventType": "UploadByURLComplete", "Status": "success"}, "MissingVideoId"),
         ({}, "MissingVideoId"),
         (upload(Status="processing"), "UnknownStatus"),
         (upload(Status=None), "UnknownStatus"),
@@ -240,3 +242,30 @@ def test_a_body_must_hold_a_json_object(text: str | None) -> None:
 
 def test_a_json_object_body_is_decoded() -> None:
     assert decode_json_object('{"VideoId": "abc"}') == {"VideoId": "abc"}
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome"),
+    [
+        ({"EventType": "UploadByURLComplete", "VideoId": VIDEO_ID, "JobId": "j1"}, "completed"),
+        (
+            {"EventType": "UploadByURLComplete", "VideoId": VIDEO_ID, "ErrorCode ": "X"},
+            "failed",
+        ),
+    ],
+)
+def test_upload_by_url_without_status_is_cleaned_with_the_outcome_its_fields_give(
+    body: dict[str, object], outcome: str
+) -> None:
+    """VOD documents UploadByURLComplete's Status as optional (FileUploadComplete's as
+    required): a VideoId means the pull succeeded, an ErrorCode that it failed."""
+    event = read_notification(body)
+    assert isinstance(event, UploadEvent)
+    assert (event.video_id, event.outcome.value) == (VIDEO_ID, outcome)
+
+
+def test_force_is_read_only_as_json_true() -> None:
+    for value, forced in ((True, True), ("true", False), (1, False), (False, False)):
+        event = read_notification({"VideoId": VIDEO_ID, "Force": value})
+        assert isinstance(event, UploadEvent)
+        assert event.force is forced

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from vod_parts_cleanup.consumer.models import CleanupResult
 from vod_parts_cleanup.consumer.pipeline import Pipeline
+from vod_parts_cleanup.consumer.trust import is_confirmed
 from vod_parts_cleanup.shared.clock import Deadline
 from vod_parts_cleanup.shared.envelopes import decode_json_object
 from vod_parts_cleanup.shared.errors import (
@@ -56,14 +57,15 @@ class QueueConsumer:
         )
 
     def _confirm_ahead(self, records: list[Mapping[str, Any]]) -> None:
-        """Let the pipeline check the batch's unverified claims in one VOD call; a record it
-        cannot read is left to ``_consume_record``, which reports it. Only the bodies of
-        unverified deliveries are read here: the others are read once, when cleaned."""
+        """Let the pipeline check the batch's claims that are confirmed (consumer.trust) in
+        one VOD call; a record it cannot read is left to ``_consume_record``, which reports
+        it. Only the bodies of such deliveries are read here: the others are read once, when
+        cleaned."""
         try:
             notifications = []
             for record in records:
                 delivery = delivery_of(record.get("messageAttributes"))
-                if not delivery.claim_is_unverified:
+                if not is_confirmed(delivery):
                     continue
                 try:
                     body = decode_json_object(record.get("body"))

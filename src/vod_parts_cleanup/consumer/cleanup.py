@@ -21,6 +21,7 @@ from vod_parts_cleanup.shared.vocabulary import (
     VIDEO_STATUS_UPLOADING,
     CleanupStatus,
     ErrorKind,
+    Outcome,
     SkipReason,
 )
 
@@ -32,17 +33,34 @@ VOD_CALL_LOG_MESSAGE = "VOD answered"
 CONFIRMATION_FRESH_SECONDS = 60.0
 
 
+# What a person is told when a video they named is left alone (a callback's claim gets
+# no such advice: nobody who could act on it reads the answer).
+FORCE_ADVICE = (
+    'VOD reports the upload as still in progress (Uploading); send "Force": true '
+    "(vod-parts-cleanup clean --force) to delete its parts anyway"
+)
+
+
 def _result_without_delete(
     event: UploadEvent, checked: VideoStatusAnswer | None
 ) -> CleanupResult | None:
-    """The result VOD's status decides on its own: an unknown video, or one still uploading."""
+    """The result VOD's status decides on its own: an unknown video, or one still uploading
+    (unless a person forces it)."""
     if checked is None:
         return None
     if checked.status is None:
         return _result(event, CleanupStatus.MEDIA_NOT_FOUND, checked)
-    if checked.status.lower() == VIDEO_STATUS_UPLOADING.lower():
-        return _result(event, CleanupStatus.SKIPPED, checked, SkipReason.UPLOAD_IN_PROGRESS)
+    if _is_uploading(checked) and not event.force:
+        result = _result(event, CleanupStatus.SKIPPED, checked, SkipReason.UPLOAD_IN_PROGRESS)
+        if event.outcome is Outcome.MANUAL:
+            return result.model_copy(update={"detail": FORCE_ADVICE})
+        return result
     return None
+
+
+def _is_uploading(checked: VideoStatusAnswer | None) -> bool:
+    status = checked.status if checked else None
+    return bool(status and status.lower() == VIDEO_STATUS_UPLOADING.lower())
 
 
 def _result(
@@ -120,8 +138,9 @@ class CleanupService:
     def clean_up(self, event: UploadEvent) -> CleanupResult:
         """Delete the video's parts; raise CleanupFailedError when the event must be retried.
 
-        An unverified claim (``needs_confirmation``) is checked with VOD first: a video VOD
-        does not know, or one still uploading, is not deleted.
+        A claim the trust table confirms (``needs_confirmation``) is checked with VOD first:
+        a video VOD does not know, or one still uploading, is not deleted (unless a person
+        forces it: deleted, logged and counted as forced).
         """
         with self._logger.append_context_keys(videoId=event.video_id, outcome=event.outcome.value):
             try:
@@ -134,11 +153,22 @@ class CleanupService:
                         event.video_id, on_call=self._vod_call_made
                     )
                     result = _result(event, answer.status, answer, calls_before=checked)
+                    if _is_uploading(checked):  # only a person's Force gets here
+                        result = self._forced(result)
             except CleanupFailedError as failure:
                 self._failed(event, failure)
                 raise
             self._telemetry.account_for(result)
             return result
+
+    def _forced(self, result: CleanupResult) -> CleanupResult:
+        """A delete under an upload VOD reported in progress, because a person said so."""
+        self._metrics.count_forced()
+        self._logger.warning(
+            "parts deleted although VOD reports the upload in progress: a person forced it",
+            extra={"vodStatus": VIDEO_STATUS_UPLOADING},
+        )
+        return result.model_copy(update={"forced": True})
 
     def _vod_call_made(self, call: VodCall) -> None:
         self._metrics.vod_call(call.latency_ms, call.action, throttled=call.throttled)

@@ -62,6 +62,11 @@ class VodNotification(BaseModel):
     status: str | None = Field(default=None, alias="Status")
     event_time: datetime | None = Field(default=None, alias="EventTime")
     unreadable_event_time: str | None = None
+    # UploadByURLComplete's, present when the pull failed (VOD writes "ErrorCode " too).
+    error_code: str | None = Field(default=None, alias="ErrorCode")
+    # A person's request to delete the parts of an upload VOD still reports as in progress:
+    # JSON true only (honoured for a direct invocation alone, see consumer.trust).
+    force: bool = Field(default=False, alias="Force")
 
     @model_validator(mode="before")
     @classmethod
@@ -71,7 +76,9 @@ class VodNotification(BaseModel):
         fields: dict[str, Any] = {}
         for key, value in data.items():
             name = str(key).strip()
-            if name in _FIELDS_USED:
+            if name == FORCE_KEY:
+                fields[name] = value is True
+            elif name in _FIELDS_USED:
                 fields[name] = _text(value)
         time_text = fields.pop("EventTime", None)
         if time_text is not None:
@@ -80,7 +87,8 @@ class VodNotification(BaseModel):
         return fields
 
 
-_FIELDS_USED = frozenset({"EventType", "VideoId", "Status", "EventTime"})
+_FIELDS_USED = frozenset({"EventType", "VideoId", "Status", "EventTime", "ErrorCode"})
+FORCE_KEY = "Force"
 _DATETIME = TypeAdapter(datetime)
 
 
@@ -145,25 +153,38 @@ def _swept(notification: VodNotification) -> UploadEvent | CleanupResult:
 
 
 def _upload(notification: VodNotification) -> UploadEvent | CleanupResult:
+    """FileUploadComplete (EventType, VideoId, Status and EventTime all documented as
+    required) or UploadByURLComplete (Status optional; VideoId filled in only once the
+    pull succeeded, so without it there is no video, and no parts, to clean)."""
     event_type = (notification.event_type or "").lower()
     if event_type not in UPLOAD_EVENT_TYPES:
         return _ignored(notification, outcome=None)
-    status = (notification.status or "").lower()
-    if status in _SUCCESS:
-        outcome = Outcome.COMPLETED
-    elif status in _FAILURE:
-        outcome = Outcome.FAILED
-    else:
+    by_url = event_type == UPLOAD_BY_URL
+    if by_url and notification.video_id is None:
+        return _ignored(notification, _outcome_of(notification) or None)
+    outcome = _outcome_of(notification)
+    if outcome is None:
         detail = "Status is neither success nor fail"
         return _rejected(ErrorCode.UNKNOWN_STATUS, detail, notification)
     if notification.video_id is None:
-        if event_type == UPLOAD_BY_URL and outcome is Outcome.FAILED:
-            # The pull never created a video, so there are no parts to delete.
-            return _ignored(notification, outcome)
         return _rejected(
             ErrorCode.MISSING_VIDEO_ID, "an upload event without VideoId", notification, outcome
         )
     return _upload_event(notification, outcome)
+
+
+def _outcome_of(notification: VodNotification) -> Outcome | None:
+    """The upload's outcome from its Status; for UploadByURLComplete, whose Status is
+    optional, from what else is there when Status is absent: an ErrorCode says the pull
+    failed, a VideoId alone that it succeeded."""
+    status = (notification.status or "").lower()
+    if status in _SUCCESS:
+        return Outcome.COMPLETED
+    if status in _FAILURE:
+        return Outcome.FAILED
+    if notification.status is None and (notification.event_type or "").lower() == UPLOAD_BY_URL:
+        return Outcome.FAILED if notification.error_code else Outcome.COMPLETED
+    return None
 
 
 def _upload_event(notification: VodNotification, outcome: Outcome) -> UploadEvent | CleanupResult:
@@ -177,6 +198,7 @@ def _upload_event(notification: VodNotification, outcome: Outcome) -> UploadEven
         event_type=notification.event_type,
         event_time=notification.event_time,
         unreadable_event_time=notification.unreadable_event_time,
+        force=notification.force,
     )
 
 

@@ -21,9 +21,11 @@ class UploadEvent(BaseModel):
     # An EventTime that could not be read as a time, kept so that it still tells two
     # notifications of one video apart.
     unreadable_event_time: str | None = None
-    # The body's claim that the upload is over is unverified (an HTTP callback body is not
-    # signed): ask VOD for the video's status before deleting anything.
+    # The body's claim that the upload is over is not believed (consumer.trust): ask VOD
+    # for the video's status before deleting anything.
     needs_confirmation: bool = False
+    # A person said to delete even if VOD reports the upload as still in progress.
+    force: bool = False
 
 
 class CleanupResult(BaseModel):
@@ -40,6 +42,8 @@ class CleanupResult(BaseModel):
     detail: str | None = None
     attempts: int = 0
     event_time: datetime | None = None
+    # Deleted although VOD reported the upload in progress, because a person said so.
+    forced: bool | None = None
 
     @classmethod
     def rejected_body(cls, error_code: str, detail: str) -> Self:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from vod_parts_cleanup.consumer.cleanup import Cleaner
 from vod_parts_cleanup.consumer.intake import notification_body, read_notification
 from vod_parts_cleanup.consumer.models import CleanupResult, UploadEvent
+from vod_parts_cleanup.consumer.trust import HTTP_CALLBACK, PERSON, Trust, channel_of
 from vod_parts_cleanup.shared.observability import Telemetry
 from vod_parts_cleanup.shared.queues import Delivery
 
@@ -43,8 +44,15 @@ class Pipeline:
             self.cleaner.confirm_ahead(claims)
 
     def _read(self, body: object, delivery: Delivery) -> UploadEvent | CleanupResult:
+        """The notification, marked as the trust table says: confirmed with VOD first, or
+        believed; and forced only if a person asked for it."""
         intake = read_notification(notification_body(body))
-        unverified = delivery.claim_is_unverified and self.confirm_unverified_claims
-        if isinstance(intake, UploadEvent) and unverified:
-            return intake.model_copy(update={"needs_confirmation": True})
-        return intake
+        if not isinstance(intake, UploadEvent):
+            return intake
+        channel = channel_of(delivery, body)
+        confirmed = channel.trust is Trust.CONFIRMED
+        if channel is HTTP_CALLBACK and not self.confirm_unverified_claims:
+            confirmed = False  # VOD_CALLBACK_CONFIRM_UPLOAD=false: callbacks believed too
+        return intake.model_copy(
+            update={"needs_confirmation": confirmed, "force": intake.force and channel is PERSON}
+        )

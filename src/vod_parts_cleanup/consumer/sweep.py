@@ -47,15 +47,22 @@ class SweepRequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_age_minutes: int | None = Field(default=None, alias="MinAgeMinutes", ge=60, le=7 * 1440)
+    unvouched_min_age_minutes: int | None = Field(
+        default=None, alias="UnvouchedMinAgeMinutes", ge=60, le=7 * 1440
+    )
     statuses: tuple[str, ...] | None = Field(default=None, alias="Statuses", min_length=1)
     dry_run: bool = Field(default=False, alias="DryRun", strict=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepRequest:
     min_age: timedelta
     statuses: tuple[str, ...]
     dry_run: bool = False
+    # An Uploading upload VOD reports no detail for (GetUploadDetails omits it: a client-SDK
+    # upload) is left alone until it was created this long ago: silence is no evidence that
+    # it stopped. Never shorter than ``min_age``.
+    unvouched_min_age: timedelta
 
 
 def read_sweep_request(body: Any, settings: Settings) -> SweepRequest:
@@ -76,7 +83,13 @@ def read_sweep_request(body: Any, settings: Settings) -> SweepRequest:
     if unknown:
         raise SweepRequestError(f"unknown status {', '.join(unknown)}")
     minutes = model.min_age_minutes or settings.sweep_min_age_minutes
-    return SweepRequest(timedelta(minutes=minutes), tuple(statuses), model.dry_run)
+    unvouched = model.unvouched_min_age_minutes or settings.sweep_unvouched_min_age_minutes
+    return SweepRequest(
+        min_age=timedelta(minutes=minutes),
+        statuses=tuple(statuses),
+        dry_run=model.dry_run,
+        unvouched_min_age=timedelta(minutes=max(unvouched, minutes)),
+    )
 
 
 @dataclass
@@ -89,6 +102,7 @@ class SweepSummary:
     candidates: int = 0
     queued: int = 0
     too_young: int = 0
+    unvouched: int = 0
     pages: int = 0
     complete: bool = True
     found: list[str] = field(default_factory=list, repr=False)
@@ -98,6 +112,7 @@ class SweepSummary:
             "candidates": self.candidates,
             "queued": self.queued,
             "tooYoung": self.too_young,
+            "unvouched": self.unvouched,
             "pages": self.pages,
             "dryRun": self.dry_run,
             "complete": self.complete,
@@ -132,7 +147,7 @@ class Sweeper:
             window_end=now - request.min_age,
         )
         videos = self._list(request, summary, progress)
-        eligible = self._without_recent_activity(videos, now - request.min_age, summary)
+        eligible = self._without_recent_activity(videos, now, request, summary)
         summary.candidates = len(eligible)
         summary.found = [video.video_id for video in eligible]
         if not request.dry_run:
@@ -186,10 +201,14 @@ class Sweeper:
     def _without_recent_activity(
         self,
         videos: dict[str, ListedVideo],
-        latest_activity: datetime,
+        now: datetime,
+        request: SweepRequest,
         summary: SweepSummary,
     ) -> list[ListedVideo]:
-        """Leave alone an upload still in progress: touched within the minimum age."""
+        """An Uploading upload is queued only with evidence that it stopped: VOD says it was
+        last touched before the minimum age. One VOD gives no detail for is left alone
+        until it was created before the unvouched age (``unvouched``). UploadFail and the
+        other statuses need no evidence: VOD itself says the upload is over."""
         uploading = [
             video.video_id for video in videos.values() if video.status == VIDEO_STATUS_UPLOADING
         ]
@@ -206,10 +225,15 @@ class Sweeper:
             if video.status == VIDEO_STATUS_UPLOADING:
                 if video.video_id not in checked:
                     continue
-                # No detail (an upload SDK too old to report it): its creation time, older
-                # than the minimum age, is all there is to go by.
                 activity = touched.get(video.video_id)
-                if activity is not None and activity > latest_activity:
+                if activity is None and not _created_before(video, now - request.unvouched_min_age):
+                    # GetUploadDetails reports only console and server-SDK uploads (VOD's
+                    # Chinese and Indonesian pages of 2025-2026 exclude the client SDKs; an
+                    # older English page lists them): the safe reading is that a web or
+                    # mobile resumable upload may get no detail, so no detail means nothing.
+                    summary.unvouched += 1
+                    continue
+                if activity is not None and activity > now - request.min_age:
                     summary.too_young += 1
                     continue
             eligible.append(video)
@@ -250,6 +274,7 @@ class Sweeper:
             candidates=summary.candidates,
             queued=summary.queued,
             too_young=summary.too_young,
+            unvouched=summary.unvouched,
             pages=summary.pages,
         )
         level = self.telemetry.logger.info if summary.complete else self.telemetry.logger.warning
@@ -257,3 +282,8 @@ class Sweeper:
             "sweep done" if summary.complete else "sweep cut short by the time left",
             extra={"sweep": summary.to_json_dict()},
         )
+
+
+def _created_before(video: ListedVideo, moment: datetime) -> bool:
+    """Whether VOD says the video was created before ``moment`` (unknown: no)."""
+    return video.creation_time is not None and video.creation_time <= moment

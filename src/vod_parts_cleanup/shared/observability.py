@@ -34,6 +34,7 @@ class MetricName(StrEnum):
     ALREADY_CLEAN = "AlreadyClean"
     MEDIA_NOT_FOUND = "MediaNotFound"
     CLEANUP_SKIPPED = "CleanupSkipped"
+    CLEANUP_FORCED = "CleanupForced"
     EVENT_IGNORED = "EventIgnored"
     EVENT_REJECTED = "EventRejected"
     CLEANUP_FAILED = "CleanupFailed"
@@ -47,6 +48,7 @@ class MetricName(StrEnum):
     SWEEP_QUEUED = "SweepQueued"
     SWEEP_TOO_YOUNG = "SweepTooYoung"
     SWEEP_LIST_CALLS = "SweepListCalls"
+    SWEEP_UNVOUCHED = "SweepUnvouched"
     RELAY_DELIVERED = "RelayDelivered"
     RELAY_RETRIED = "RelayRetried"
     RELAY_DEAD_LETTERED = "RelayDeadLettered"
@@ -130,6 +132,10 @@ class CleanupMetrics:
                 MetricName.CLEANUP_DEFERRED, MetricUnit.Count, 1, outcome=outcome, reason=kind
             )
 
+    def count_forced(self) -> None:
+        """Parts deleted although VOD reported the upload in progress: a person forced it."""
+        self._emit(MetricName.CLEANUP_FORCED, MetricUnit.Count, 1)
+
     def count_replay(self, outcome: Outcome | None) -> None:
         self._emit(MetricName.IDEMPOTENT_REPLAY, MetricUnit.Count, 1, outcome=outcome)
 
@@ -150,12 +156,15 @@ class CleanupMetrics:
         """An HTTP callback handed to the work queue, for the consumer to read and clean."""
         self._emit(MetricName.CALLBACK_QUEUED, MetricUnit.Count, 1)
 
-    def count_sweep(self, *, candidates: int, queued: int, too_young: int, pages: int) -> None:
+    def count_sweep(
+        self, *, candidates: int, queued: int, too_young: int, unvouched: int, pages: int
+    ) -> None:
         """One sweep's figures, each one record (a sweep runs hourly: a handful of records)."""
         for name, value in (
             (MetricName.SWEEP_CANDIDATES, candidates),
             (MetricName.SWEEP_QUEUED, queued),
             (MetricName.SWEEP_TOO_YOUNG, too_young),
+            (MetricName.SWEEP_UNVOUCHED, unvouched),
             (MetricName.SWEEP_LIST_CALLS, pages),
         ):
             self._emit(name, MetricUnit.Count, value)

@@ -42,11 +42,6 @@ class Delivery:
     trigger: Trigger | None = None
     received_at: float | None = None
 
-    @property
-    def claim_is_unverified(self) -> bool:
-        """Its body came through an unsigned channel (an HTTP callback), not through IAM."""
-        return self.trigger is Trigger.HTTP
-
 
 def delivery_attributes(trigger: Trigger, *, received_at: float) -> dict[str, str]:
     """The message attributes a receiver sends along with a body."""

@@ -239,6 +239,11 @@ class Settings:
     # Uploads in these statuses, created at least this long ago (and untouched since), are
     # cleaned by the sweep; VOD purges parts itself after 7 days, so older ones are left.
     sweep_min_age_minutes: int = _variable("SWEEP_MIN_AGE_MINUTES", 1440, integer(60, 7 * 24 * 60))
+    # An Uploading upload VOD reports no detail for is cleaned only once this old (VOD's
+    # GetUploadDetails is silent on client-SDK uploads, and silence is no evidence).
+    sweep_unvouched_min_age_minutes: int = _variable(
+        "SWEEP_UNVOUCHED_MIN_AGE_MINUTES", 4320, integer(60, 7 * 24 * 60)
+    )
     sweep_statuses: tuple[str, ...] = _variable(
         "SWEEP_STATUSES",
         (VIDEO_STATUS_UPLOADING, "UploadFail"),
