@@ -291,9 +291,11 @@ class Fault(StrEnum):
     HANGING = "hanging"  # accepts, reads, never answers
     GARBAGE = "garbage"  # answers at once with a page that is no API's answer
     SLOW = "slow"  # answers that page only after SLOW_SECONDS, past every timeout we use
+    TRICKLING = "trickling"  # answers a byte every TRICKLE_SECONDS: no socket read times out
 
 
 SLOW_SECONDS = 2.5
+TRICKLE_SECONDS = 0.8
 
 
 @contextmanager
@@ -322,6 +324,8 @@ def faulty_endpoint(fault: Fault) -> Iterator[str]:
             held.append(connection)
             if fault in {Fault.GARBAGE, Fault.SLOW}:
                 threading.Thread(target=answer_garbage, args=(connection,), daemon=True).start()
+            if fault is Fault.TRICKLING:
+                threading.Thread(target=trickle, args=(connection,), daemon=True).start()
 
     def answer_garbage(connection: socket.socket) -> None:
         connection.settimeout(SLOW_SECONDS + 1)
@@ -330,6 +334,18 @@ def faulty_endpoint(fault: Fault) -> Iterator[str]:
             if fault is Fault.SLOW and stop.wait(SLOW_SECONDS):
                 return
             connection.sendall(GARBAGE_ANSWER)
+        except OSError:
+            pass
+
+    def trickle(connection: socket.socket) -> None:
+        body = b'{"MessageId": "' + b"m" * 64 + b'"}'
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        try:
+            connection.recv(65536)
+            for index in range(len(answer)):
+                if stop.wait(TRICKLE_SECONDS):
+                    return
+                connection.sendall(answer[index : index + 1])
         except OSError:
             pass
 
@@ -343,3 +359,68 @@ def faulty_endpoint(fault: Fault) -> Iterator[str]:
         for connection in held:
             connection.close()
         server.close()
+
+
+class BrownoutProxy:
+    """An AWS endpoint as a function meets it in a brownout: requests passed through to
+    ``target`` (moto) while healthy; taken and never answered while ``hanging``. It counts
+    every request that reached it, so a test sees what an outage costs the service."""
+
+    def __init__(self, target: str) -> None:
+        self._target = target
+        self.hanging = False
+        self.requests = 0
+        self._stop = threading.Event()
+        self._server: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> "BrownoutProxy":
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        proxy, target = self, urlsplit(self._target)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                proxy.requests += 1
+                if proxy.hanging:
+                    proxy._stop.wait()
+                    self.close_connection = True
+                    return
+                upstream = http.client.HTTPConnection(target.hostname or "", target.port, timeout=5)
+                try:
+                    upstream.request("POST", self.path, body, dict(self.headers))
+                    answer = upstream.getresponse()
+                    data = answer.read()
+                finally:
+                    upstream.close()
+                self.send_response(answer.status)
+                for name in ("Content-Type", "x-amzn-ErrorType", "x-amzn-RequestId"):
+                    if value := answer.getheader(name):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")  # as moto: nothing left open after
+                self.end_headers()
+                self.wfile.write(data)
+                self.close_connection = True
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()

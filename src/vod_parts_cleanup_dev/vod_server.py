@@ -16,11 +16,12 @@ import argparse
 import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
@@ -143,6 +144,13 @@ class _Server(ThreadingHTTPServer):
         self.vod = vod
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up (its timeout hit during a delay or a trickle) is no error
+        of the stand-in's; anything else is printed, as the base server does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class _Handler(BaseHTTPRequestHandler):
     """Reads one request off the wire and writes the stand-in's answer."""
@@ -223,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         payload = json.dumps(answer.body).encode("utf-8")
+        trickle, generation = vod._next_trickle()
         try:
             self.send_response(answer.status)
             self.send_header("Content-Type", _JSON_CONTENT_TYPE)
@@ -230,11 +239,25 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in answer.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
-            self.wfile.flush()
+            for piece in _pieces(payload, trickle):
+                if vod._generation != generation:  # reset since: the test that asked is over
+                    self.close_connection = True
+                    return
+                self.wfile.write(piece)
+                self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (e.g. its read timeout hit during a delay).
             self.close_connection = True
+
+
+def _pieces(payload: bytes, trickle_seconds: float) -> Iterator[bytes]:
+    """The answer in one piece, or (a fault) one byte every ``trickle_seconds``."""
+    if not trickle_seconds:
+        yield payload
+        return
+    for index in range(len(payload)):
+        time.sleep(trickle_seconds)
+        yield payload[index : index + 1]
 
 
 def _lower_headers(headers: Message) -> dict[str, list[str]]:
@@ -278,6 +301,7 @@ class LocalVod:
         self._video_failures: dict[tuple[str, str | None], _Failure] = {}
         self._drops = 0
         self._delays: deque[float] = deque()
+        self._trickles: deque[float] = deque()
         self._requests: list[RecordedRequest] = []
         self._nonces = NonceMemory()
         self._admitted: dict[str, deque[float]] = {}
@@ -419,6 +443,19 @@ class LocalVod:
         with self._lock:
             self._drops += times
 
+    def trickle_next(self, seconds_per_byte: float, times: int = 1) -> None:
+        """Send the body of each of the next ``times`` answers one byte every
+        ``seconds_per_byte`` (a fault no socket timeout catches: each read gets a byte)."""
+        if times < 1 or seconds_per_byte <= 0:
+            raise ValueError("times must be at least 1 and seconds_per_byte positive")
+        with self._lock:
+            self._trickles.extend([seconds_per_byte] * times)
+
+    def _next_trickle(self) -> tuple[float, int]:
+        """The next answer's seconds per byte (0: all at once), and the state's generation."""
+        with self._lock:
+            return (self._trickles.popleft() if self._trickles else 0.0), self._generation
+
     def delay_next(self, seconds: float, times: int = 1) -> None:
         """Sleep ``seconds`` before answering each of the next ``times`` requests."""
         if times < 1 or seconds < 0:
@@ -459,6 +496,7 @@ class LocalVod:
             self._video_failures.clear()
             self._drops = 0
             self._delays.clear()
+            self._trickles.clear()
             self._requests.clear()
             self._nonces.clear()
             self._admitted.clear()

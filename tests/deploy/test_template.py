@@ -15,12 +15,15 @@ from typing import Any
 import pytest
 
 from scripts import smoke
+from vod_parts_cleanup.consumer.retry import SAFETY_NET_RECEIVES
+from vod_parts_cleanup.consumer.retry import receives_for as receives_for_cleanup
 from vod_parts_cleanup.consumer.vod_client import OPERATIONS as VOD_OPERATIONS
 from vod_parts_cleanup.consumer.vod_client import VIDEO_INFOS_BATCH
 from vod_parts_cleanup.relay.batch import SECONDS_TO_START_A_DELIVERY
 from vod_parts_cleanup.relay.retry import receives_for
 from vod_parts_cleanup.shared.observability import MetricName
 from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup.shared.vocabulary import ErrorKind
 from vod_parts_cleanup_dev.dynamodb import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -529,7 +532,16 @@ def test_failed_work_queue_messages_end_in_the_dead_letter_queue(
     queue = template["Resources"]["WorkQueue"]["Properties"]
     dead_letters = template["Resources"]["DeadLetterQueue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == arn_of("DeadLetterQueue")
-    assert 3 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+    # The consumer gives a record up itself (final at once, else after CleanupRetryHours):
+    # the redrive policy is the safety net for crashed invocations, above every schedule.
+    hours = template["Parameters"]["CleanupRetryHours"]
+    assert hours["Default"] == setting_default("cleanup_retry_hours")
+    safety_net = queue["RedrivePolicy"]["maxReceiveCount"]
+    assert safety_net == SAFETY_NET_RECEIVES
+    for kind in (None, ErrorKind.THROTTLED):
+        assert receives_for_cleanup(hours["MaxValue"], kind) < safety_net
+    assert variables_of(template, CONSUMER)["DEAD_LETTER_QUEUE_URL"] == ref("DeadLetterQueue")
+    assert allowed(template, CONSUMER, "sqs:ChangeMessageVisibility") == [arn_of("WorkQueue")]
     # A dead letter keeps its first enqueue time: the DLQ must keep messages longer.
     assert dead_letters["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
     assert queue["VisibilityTimeout"] >= 6 * function(template, CONSUMER)["Timeout"]
@@ -635,10 +647,11 @@ def test_failed_asynchronous_invocations_go_to_a_destination(template: dict[str,
 
 
 def test_the_consumer_may_send_only_to_its_own_queues(template: dict[str, Any]) -> None:
-    """The failed-events destination, and the work queue the sweep hands its findings to."""
+    """The failed-events destination, the work queue the sweep hands its findings to, and the
+    dead-letter queue a record given up goes to."""
     assert sorted(
         resource["Fn::GetAtt"][0] for resource in allowed(template, CONSUMER, "sqs:SendMessage")
-    ) == ["FailedEventsQueue", "WorkQueue"]
+    ) == ["DeadLetterQueue", "FailedEventsQueue", "WorkQueue"]
     assert variables_of(template, CONSUMER)["WORK_QUEUE_URL"] == ref("WorkQueue")
 
 
@@ -703,61 +716,115 @@ def alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
     return [a["Properties"] for a in resources_of_type(template, "AWS::CloudWatch::Alarm").values()]
 
 
-def test_alarms_watch_dead_letters_errors_throttles_and_failed_cleanups(
-    template: dict[str, Any],
-) -> None:
-    watched = {
-        (
-            alarm["Namespace"] if isinstance(alarm["Namespace"], str) else "custom",
-            alarm["MetricName"],
-        )
-        for alarm in alarms(template)
-    }
+def alarm_metric(alarm: dict[str, Any]) -> tuple[str, str]:
+    """(namespace, metric) an alarm watches; a metric-math alarm by its first metric."""
+    if "Metrics" in alarm:
+        metric = alarm["Metrics"][0]["MetricStat"]["Metric"]
+        return metric["Namespace"], metric["MetricName"]
+    namespace = alarm["Namespace"] if isinstance(alarm["Namespace"], str) else "custom"
+    return namespace, alarm["MetricName"]
+
+
+def test_alarms_watch_what_needs_a_person_not_each_failed_try(template: dict[str, Any]) -> None:
+    """Dead letters, stuck queues, errors and throttles of every function, and the callback
+    route's refusals, failures and 429s; not each cleanup that failed for now (it is tried
+    again for CleanupRetryHours)."""
+    watched = {alarm_metric(alarm) for alarm in alarms(template)}
     assert {
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Throttles"),
-        ("custom", "CleanupFailed"),
+        ("AWS/ApiGateway", "4xx"),
+        ("AWS/ApiGateway", "5xx"),
+        ("custom", "CallbackThrottled"),
     } <= watched
-    errors_watched = {
-        alarm["Dimensions"][0]["Value"]["Ref"]
+    assert ("custom", "CleanupFailed") not in watched
+    by_function = {
+        alarm_metric(alarm)[1]: set()
         for alarm in alarms(template)
-        if alarm["MetricName"] == "Errors"
+        if alarm_metric(alarm)[0] == "AWS/Lambda"
     }
-    assert errors_watched == set(FUNCTIONS)
+    for alarm in alarms(template):
+        if alarm_metric(alarm)[0] == "AWS/Lambda":
+            by_function[alarm["MetricName"]].add(alarm["Dimensions"][0]["Value"]["Ref"])
+    assert by_function["Errors"] == set(FUNCTIONS)
+    assert by_function["Throttles"] == {RECEIVER, CONSUMER}
     dead_letter_queues = {
         alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for alarm in alarms(template)
-        if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        if alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible"
     }
     assert dead_letter_queues == {"DeadLetterQueue", "FailedEventsQueue", "RelayDeadLetterQueue"}
-    [stuck] = [a for a in alarms(template) if a["MetricName"] == "ApproximateAgeOfOldestMessage"]
-    assert stuck["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["RelayQueue", "QueueName"]}
-    assert (stuck["Threshold"], stuck["ComparisonOperator"]) == (
-        15 * 60,
-        "GreaterThanOrEqualToThreshold",
-    )
-    for alarm in alarms(template):
-        if alarm is not stuck:
-            assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
-            assert alarm["Threshold"] == 0
-        assert alarm["TreatMissingData"] == "notBreaching"
-        notify = {"Fn::If": ["HasAlarmTopic", [ref("AlarmTopicArn")], ref("AWS::NoValue")]}
-        assert alarm["AlarmActions"] == alarm["OKActions"] == notify
-    assert template["Conditions"]["HasAlarmTopic"] == {
-        "Fn::Not": [{"Fn::Equals": [ref("AlarmTopicArn"), ""]}]
+    stuck = {
+        alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Threshold"]
+        for alarm in alarms(template)
+        if alarm.get("MetricName") == "ApproximateAgeOfOldestMessage"
     }
-    assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
+    assert stuck == {"WorkQueue": 3600, "RelayQueue": 15 * 60}
+    notify = [{"Fn::If": ["HasAlarmTopic", ref("AlarmTopicArn"), ref("AlarmTopic")]}]
+    for alarm in alarms(template):
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == alarm["OKActions"] == notify
+
+
+def test_someone_is_told_by_default(template: dict[str, Any]) -> None:
+    """The stack makes its own alarm topic unless given one, and subscribes AlarmEmail."""
+    resources = template["Resources"]
+    assert resources["AlarmTopic"]["Condition"] == "CreatesAlarmTopic"
+    subscription = resources["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"] == {
+        "TopicArn": ref("AlarmTopic"),
+        "Protocol": "email",
+        "Endpoint": ref("AlarmEmail"),
+    }
+    assert template["Conditions"]["CreatesAlarmTopic"] == {"Fn::Equals": [ref("AlarmTopicArn"), ""]}
+    assert template["Outputs"]["AlarmTopicArn"]["Value"] == {
+        "Fn::If": ["HasAlarmTopic", ref("AlarmTopicArn"), ref("AlarmTopic")]
+    }
+
+
+def test_the_callback_route_is_protected(template: dict[str, Any]) -> None:
+    """Its own reserved concurrency; its throttle a parameter; its 429s counted from the
+    access log (API Gateway answers them without invoking the function)."""
+    receiver = function(template, RECEIVER)
+    assert receiver["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "ReservesCallbackConcurrency",
+            ref("CallbackReservedConcurrency"),
+            ref("AWS::NoValue"),
+        ]
+    }
+    assert template["Parameters"]["CallbackReservedConcurrency"]["Default"] > 0
+    assert template["Conditions"]["ReservesCallbackConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [ref("CallbackReservedConcurrency"), "0"]}]
+    }
+    (stage,) = resources_of_type(template, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] == ref("CallbackRateLimit")
+    assert settings["ThrottlingBurstLimit"] == ref("CallbackBurstLimit")
+    (metric_filter,) = resources_of_type(template, "AWS::Logs::MetricFilter").values()
+    properties = metric_filter["Properties"]
+    assert properties["LogGroupName"] == ref("CallbackAccessLogGroup")
+    assert properties["FilterPattern"] == '{ $.status = "429" }'
+    [transformation] = properties["MetricTransformations"]
+    assert transformation["MetricName"] == MetricName.CALLBACK_THROTTLED
+    access_log = stage["Properties"]["AccessLogSettings"]["Format"]
+    assert '"status":"$context.status"' in access_log.replace(" ", "")
 
 
 def test_alarms_on_the_functions_metrics_use_names_it_emits(template: dict[str, Any]) -> None:
-    own = [alarm for alarm in alarms(template) if alarm["Namespace"] == ref("MetricsNamespace")]
+    own = [alarm for alarm in alarms(template) if alarm.get("Namespace") == ref("MetricsNamespace")]
     assert own
     for alarm in own:
         assert alarm["MetricName"] in {name.value for name in MetricName}
-        # The dimension set with only `service` sums every Outcome and ErrorKind.
-        assert alarm["Dimensions"] == [{"Name": "service", "Value": ref("ServiceName")}]
         assert alarm["Statistic"] == "Sum"
+        if alarm["MetricName"] == MetricName.CALLBACK_THROTTLED:
+            assert "Dimensions" not in alarm  # from the access log's metric filter
+        else:
+            # The dimension set with only `service` sums every Outcome and ErrorKind.
+            assert alarm["Dimensions"] == [{"Name": "service", "Value": ref("ServiceName")}]
 
 
 def dashboard_body(template: dict[str, Any], *, relay: bool = True) -> str:

@@ -25,16 +25,20 @@ from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 
 from tests.support import Fault, faulty_endpoint
+from vod_parts_cleanup.receiver.app import ReceiverApp
 from vod_parts_cleanup.shared import aws_json
+from vod_parts_cleanup.shared.aws_credentials import AwsCredentials, CredentialsError
 from vod_parts_cleanup.shared.aws_json import (
+    ATTEMPT_SECONDS,
     SECRETS_MANAGER,
     SQS,
     AwsAccess,
-    AwsCredentials,
     AwsJsonClient,
     AwsService,
+    aws_access_from,
 )
 from vod_parts_cleanup.shared.errors import AwsCallError, OutOfTimeError
+from vod_parts_cleanup.shared.settings import Secret, Settings
 
 CREDENTIALS = AwsCredentials("testing", "SECRET-MARKER-0123", "TOKEN-MARKER-4567")
 TRIGGER_ATTRIBUTES = {"trigger": {"DataType": "String", "StringValue": "http"}}
@@ -89,8 +93,9 @@ def client_for(
     credentials: AwsCredentials | None = CREDENTIALS,
     seconds_left: Callable[[], float | None] = lambda: None,
     wall_clock: Callable[[], float] = time.time,
+    ca_bundle: str | None = None,
 ) -> Iterator[AwsJsonClient]:
-    access = AwsAccess("us-east-1", credentials, endpoint_url=endpoint)
+    access = AwsAccess("us-east-1", credentials, endpoint_url=endpoint, ca_bundle=ca_bundle)
     client = AwsJsonClient(service, access, seconds_left=seconds_left, wall_clock=wall_clock)
     try:
         yield client
@@ -403,16 +408,14 @@ def tls_server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
     return context
 
 
-def test_https_keeps_one_verified_connection_alive(
-    monkeypatch: pytest.MonkeyPatch,
-    certificate: tuple[Path, Path],
-    tls_server_context: ssl.SSLContext,
+def test_https_keeps_one_connection_alive_verified_against_aws_ca_bundle(
+    certificate: tuple[Path, Path], tls_server_context: ssl.SSLContext
 ) -> None:
-    trusting = ssl.create_default_context(cafile=str(certificate[0]))
-    monkeypatch.setattr(aws_json, "_tls", lambda: trusting)
+    """AWS_CA_BUNDLE honoured as botocore honours it: the server's certificate is trusted
+    only through it."""
     with (
         scripted_aws(tls=tls_server_context) as aws,
-        client_for(SECRETS_MANAGER, aws.url) as client,
+        client_for(SECRETS_MANAGER, aws.url, ca_bundle=str(certificate[0])) as client,
     ):
         for _ in range(3):
             assert client.call("GetSecretValue", {"SecretId": "s"}) == {}
@@ -422,10 +425,7 @@ def test_https_keeps_one_verified_connection_alive(
         assert aws.requests[0][0]["X-Amz-Target"] == "secretsmanager.GetSecretValue"
 
 
-def test_https_refuses_a_certificate_it_cannot_verify(
-    monkeypatch: pytest.MonkeyPatch, tls_server_context: ssl.SSLContext
-) -> None:
-    aws_json._tls.cache_clear()  # the default, built anew: the system's CAs
+def test_https_refuses_a_certificate_it_cannot_verify(tls_server_context: ssl.SSLContext) -> None:
     with (
         scripted_aws(tls=tls_server_context) as aws,
         client_for(SQS, aws.url) as client,
@@ -466,6 +466,26 @@ def test_a_hanging_endpoint_times_out_after_two_attempts(
     assert elapsed < 4
 
 
+def test_a_trickling_endpoint_is_cut_at_each_attempts_bound_and_fits_the_budget(
+    connections: list[tuple[str, int]],
+) -> None:
+    """One byte every 0.8 s, each socket read inside the read timeout: before the watchdog
+    one call lasted 16 s against a 4.5 s budget."""
+    budget = time.monotonic() + 4.5
+    with (
+        faulty_endpoint(Fault.TRICKLING) as address,
+        client_for(SQS, f"http://{address}", seconds_left=lambda: budget - time.monotonic()) as c,
+    ):
+        started = time.monotonic()
+        with pytest.raises(AwsCallError) as raised:
+            c.call("SendMessage", {})
+        elapsed = time.monotonic() - started
+
+    assert raised.value.code == "Timeout"
+    assert len(connections) == 2  # each attempt bounded (ATTEMPT_SECONDS), then given up
+    assert elapsed < 2 * ATTEMPT_SECONDS + 0.5 < 4.5
+
+
 def test_garbage_is_an_invalid_response_not_retried(connections: list[tuple[str, int]]) -> None:
     with (
         faulty_endpoint(Fault.GARBAGE) as address,
@@ -502,3 +522,184 @@ def test_a_retry_is_not_started_once_time_is_short(connections: list[tuple[str, 
         client.call("SendMessage", {})
 
     assert len(connections) == 1
+
+
+# --- credentials from the container endpoint (SnapStart, ECS), as botocore reads them -----
+
+
+@dataclass
+class ContainerEndpoint:
+    """Lambda's container credentials endpoint: the credentials for a right token."""
+
+    url: str = ""
+    token: str = "container-token-3Fq"
+    status: int = 200
+    expires_in_seconds: float = 3600.0
+    asked_with: list[str | None] = field(default_factory=list)
+
+    def answer(self) -> dict[str, str]:
+        expiration = time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + self.expires_in_seconds)
+        )
+        return {
+            "AccessKeyId": "ASIACONTAINER",
+            "SecretAccessKey": "container-secret-8Kd",
+            "Token": "container-session-token-2Wp",
+            "Expiration": expiration,
+        }
+
+
+@contextmanager
+def container_endpoint() -> Iterator[ContainerEndpoint]:
+    state = ContainerEndpoint()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.asked_with.append(self.headers.get("Authorization"))
+            right = self.headers.get("Authorization") == state.token
+            status = state.status if right else 401
+            body = json.dumps(state.answer() if status == 200 else {}).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/2018-06-01/credentials"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def container_environment(endpoint: ContainerEndpoint, **more: str) -> dict[str, str]:
+    return {
+        "AWS_REGION": "us-east-1",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url,
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": endpoint.token,
+        **more,
+    }
+
+
+def test_credentials_from_the_container_endpoint_sign_the_call() -> None:
+    with container_endpoint() as endpoint, scripted_aws(Answer(), Answer()) as aws:
+        environment = container_environment(endpoint, AWS_ENDPOINT_URL=aws.url)
+        client = AwsJsonClient(SQS, aws_access_from(environment))
+        client.call("SendMessage", {})
+        client.call("SendMessage", {})  # the same credentials: not asked again
+        client.close()
+
+    assert endpoint.asked_with == [endpoint.token]
+    for headers, _ in aws.requests:
+        assert "Credential=ASIACONTAINER/" in headers["Authorization"]
+        assert headers["X-Amz-Security-Token"] == "container-session-token-2Wp"
+
+
+def test_the_container_endpoint_gives_what_botocore_reads_from_it(tmp_path: Path) -> None:
+    """The reference: botocore's ContainerProvider, on the same endpoint and variables
+    (here the token in a file, as Lambda may give it)."""
+    from botocore.credentials import ContainerProvider
+
+    with container_endpoint() as endpoint:
+        token_file = tmp_path / "token"
+        token_file.write_text(endpoint.token)
+        environment = {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token_file),
+        }
+        theirs = ContainerProvider(environ=environment).load().get_frozen_credentials()
+        container = aws_access_from(environment).container
+        assert container is not None
+        ours = container.current(seconds_left=None)
+
+    assert (ours.access_key_id, ours.secret_access_key, ours.session_token) == (
+        theirs.access_key,
+        theirs.secret_key,
+        theirs.token,
+    )
+    assert endpoint.asked_with == [endpoint.token, endpoint.token]
+
+
+def test_credentials_near_expiry_are_read_again_and_serve_while_the_endpoint_fails() -> None:
+    with container_endpoint() as endpoint:
+        endpoint.expires_in_seconds = 12 * 60  # inside botocore's 15-minute refresh window
+        container = aws_access_from(container_environment(endpoint)).container
+        assert container is not None
+        container.current(None)
+        container.current(None)
+        assert len(endpoint.asked_with) == 2  # read again: they expire soon
+        endpoint.status = 500
+        assert container.current(None).access_key_id == "ASIACONTAINER"  # still good
+        endpoint.expires_in_seconds = 5 * 60
+        endpoint.status = 200
+        container.current(None)  # now holding ones that expire in 5 minutes
+        endpoint.status = 500
+        with pytest.raises(CredentialsError, match=r"answered 500"):
+            container.current(None)
+
+
+def test_a_wrong_token_or_a_foreign_host_is_no_credentials_named_as_such() -> None:
+    with container_endpoint() as endpoint:
+        environment = container_environment(endpoint, AWS_CONTAINER_AUTHORIZATION_TOKEN="wrong")
+        client = AwsJsonClient(SQS, aws_access_from(environment))
+        with pytest.raises(AwsCallError) as raised:
+            client.call("SendMessage", {})
+    assert raised.value.code == "NoCredentials"
+    assert "answered 401" in str(raised.value) and "wrong" not in str(raised.value)
+    foreign = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://metadata.example.com/creds"}
+    assert aws_access_from(foreign).container is None  # botocore refuses it too
+
+
+def test_the_trace_header_is_forwarded_in_lambda_as_botocore_does() -> None:
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    environment = {
+        "AWS_ACCESS_KEY_ID": "AKID",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_LAMBDA_FUNCTION_NAME": "receiver",
+        "_X_AMZN_TRACE_ID": trace,
+    }
+    with scripted_aws(Answer()) as aws:
+        client = AwsJsonClient(SQS, aws_access_from({**environment, "AWS_ENDPOINT_URL": aws.url}))
+        client.call("SendMessage", {})
+        client.close()
+    [(headers, _)] = aws.requests
+    assert headers["X-Amzn-Trace-Id"] == trace
+    assert "x-amzn-trace-id" not in headers["Authorization"].lower()  # never signed
+
+
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        ({"AWS_USE_FIPS_ENDPOINT": "true"}, ("AWS_USE_FIPS_ENDPOINT=true",)),
+        ({"AWS_USE_DUALSTACK_ENDPOINT": "TRUE"}, ("AWS_USE_DUALSTACK_ENDPOINT=TRUE",)),
+        ({"AWS_CA_BUNDLE": "/opt/ca.pem"}, ()),  # honoured: the https endpoints' CAs
+        ({"AWS_USE_FIPS_ENDPOINT": "false", "AWS_USE_DUALSTACK_ENDPOINT": " "}, ()),
+    ],
+)
+def test_settings_the_client_does_not_honour_are_named(
+    variables: dict[str, str], said: tuple[str, ...]
+) -> None:
+    assert aws_access_from(variables).not_honoured == said
+
+
+def test_a_function_starting_with_such_a_setting_says_so_in_one_error_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    environment = {"AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"}
+    ReceiverApp(
+        Settings(
+            callback_urls=("https://example.com/vod/callback",),
+            callback_auth_key=Secret("a-key"),
+            aws=aws_access_from(environment),
+        )
+    )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    [said] = [line for line in lines if "notHonoured" in line]
+    assert said["level"] == "ERROR"
+    assert said["notHonoured"] == ["AWS_USE_FIPS_ENDPOINT=true", "AWS_USE_DUALSTACK_ENDPOINT=true"]

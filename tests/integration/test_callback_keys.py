@@ -11,9 +11,15 @@ import pytest
 
 from tests.support import vod_signature
 from vod_parts_cleanup.receiver.callback_auth import CallbackAuthenticator
-from vod_parts_cleanup.shared.aws_json import SECRETS_MANAGER, AwsJsonClient, aws_access_from
+from vod_parts_cleanup.shared.aws_json import (
+    MAX_ATTEMPTS,
+    SECRETS_MANAGER,
+    AwsJsonClient,
+    aws_access_from,
+)
 from vod_parts_cleanup.shared.errors import CallbackAuthUnavailableError, CallbackRejectedError
 from vod_parts_cleanup.shared.vod_callback import (
+    KEY_FAILURE_PAUSE_SECONDS,
     KEY_REREAD_INTERVAL_SECONDS,
     SecretsManagerCallbackKeys,
 )
@@ -25,13 +31,18 @@ SIGNED_AT = 1519375990
 class CountedSecretsManager(AwsJsonClient):
     """The real client, counting the calls it makes."""
 
-    def __init__(self) -> None:
+    def __init__(self, calls: list[str] | None = None) -> None:
         super().__init__(SECRETS_MANAGER, aws_access_from(os.environ))
-        self.calls: list[str] = []
+        self.calls: list[str] = [] if calls is None else calls
 
-    def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    def call(
+        self, operation: str, request: Mapping[str, Any], *, attempts: int = MAX_ATTEMPTS
+    ) -> dict[str, Any]:
         self.calls.append(operation)
-        return super().call(operation, request)
+        return super().call(operation, request, attempts=attempts)
+
+    def sibling(self) -> "CountedSecretsManager":
+        return CountedSecretsManager(self.calls)  # the refresh's calls count too
 
 
 @pytest.fixture
@@ -141,3 +152,26 @@ def test_the_last_keys_read_serve_while_the_secret_cannot_be_read(
     )
     with pytest.raises(CallbackAuthUnavailableError):  # nothing read yet: nothing to serve
         fresh.keys()
+
+
+def test_after_a_failed_read_none_is_tried_again_for_the_pause(
+    secrets: Any, secrets_manager: CountedSecretsManager
+) -> None:
+    """A cold environment in an outage: the first callback meets the failure, the ones after
+    it are refused at once (503: VOD delivers them again) without asking Secrets Manager."""
+    now = [1000.0]
+    keys = SecretsManagerCallbackKeys(
+        "callback-key", secrets_manager=secrets_manager, max_age_seconds=300, clock=lambda: now[0]
+    )
+    with pytest.raises(CallbackAuthUnavailableError):
+        keys.keys()
+    asked = len(secrets_manager.calls)
+    secrets.create_secret(Name="callback-key", SecretString="the-key")
+    for _ in range(20):
+        now[0] += (KEY_FAILURE_PAUSE_SECONDS - 1) / 20
+        with pytest.raises(CallbackAuthUnavailableError, match="could not be read"):
+            keys.keys()
+        assert keys.reread() is None
+    assert len(secrets_manager.calls) == asked
+    now[0] += 1
+    assert keys.keys() == ("the-key",)  # the pause is over: read again

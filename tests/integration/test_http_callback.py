@@ -13,6 +13,7 @@ import pytest
 from tests.support import (
     CALLBACK_KEY,
     CALLBACK_URL,
+    BrownoutProxy,
     FunctionUnderTest,
     IdempotencyTable,
     MotoQueue,
@@ -22,6 +23,7 @@ from tests.support import (
     signed,
     vod_signature,
 )
+from vod_parts_cleanup.shared.vod_callback import KEY_FAILURE_PAUSE_SECONDS
 from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
 from vod_parts_cleanup_dev.vod_server import LocalVod
 
@@ -379,6 +381,49 @@ def test_a_key_changed_in_the_secret_is_picked_up_at_the_first_mismatch(
     assert_answers(deployed_handler, stand_in, context, {"old-key": 200})
     secrets.put_secret_value(SecretId="vod/callback-auth-key", SecretString="new-key")
     assert_answers(deployed_handler, stand_in, context, {"new-key": 200})
+
+
+def test_a_secrets_manager_brownout_costs_one_read_per_pause_and_no_callback_its_latency(
+    deployed_handler: FunctionUnderTest,
+    stand_in: LocalVod,
+    context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    secrets: Any,
+    aws_endpoints: str,
+) -> None:
+    """The cache has expired and Secrets Manager hangs: before, each callback spent 2.1 s
+    and 2 requests; now the keys in hand serve, one refresh runs behind the callbacks (one
+    attempt), and after it fails none is tried for KEY_FAILURE_PAUSE_SECONDS."""
+    secrets.create_secret(Name="vod/callback-auth-key", SecretString=CALLBACK_KEY)
+    with BrownoutProxy(aws_endpoints) as secrets_manager:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets_manager.url)
+        configure(
+            deployed_handler,
+            callback_auth_key=None,
+            callback_auth_key_secret_id="vod/callback-auth-key",
+            callback_auth_key_cache_seconds=60,
+        )
+        assert deployed_handler.lambda_handler(callback(), context)["statusCode"] == 200
+        assert secrets_manager.requests == 1
+        secrets_manager.hanging = True
+        deployed_handler.clock.sleep(61)  # the cache has expired
+
+        spent: list[float] = []
+        statuses: list[int] = []
+        for _ in range(50):  # one a second of simulated time, about two pauses
+            now = deployed_handler.clock.time()  # VOD's and API Gateway's clocks
+            event = callback(timestamp=int(now))
+            event["requestContext"]["timeEpoch"] = int(now * 1000)
+            stand_in.add_video(body_of(event)["VideoId"])
+            started = time.monotonic()
+            statuses.append(deployed_handler.lambda_handler(event, context)["statusCode"])
+            spent.append(time.monotonic() - started)
+            deployed_handler.clock.sleep(1.2)
+
+    assert statuses == [200] * 50
+    assert max(spent) < 0.1, f"slowest callback {max(spent) * 1000:.0f} ms"
+    periods = 1 + int(50 * 1.2 // KEY_FAILURE_PAUSE_SECONDS)
+    assert 1 <= secrets_manager.requests - 1 <= periods
 
 
 def test_an_unreadable_key_secret_answers_503_so_vod_retries(

@@ -13,10 +13,10 @@ from darabonba.runtime import RuntimeOptions
 
 from tests.support import FastClock, vod_client_for
 from vod_parts_cleanup.consumer.vod_client import VodCall, VodClient, build_openapi_client
-from vod_parts_cleanup.shared.clock import Deadline
+from vod_parts_cleanup.shared.clock import SYSTEM_CLOCK, Deadline
 from vod_parts_cleanup.shared.errors import CleanupFailedError
 from vod_parts_cleanup.shared.settings import Secret, Settings
-from vod_parts_cleanup.shared.vocabulary import CleanupStatus, ErrorKind
+from vod_parts_cleanup.shared.vocabulary import CleanupStatus, ErrorCode, ErrorKind
 from vod_parts_cleanup_dev.vod_server import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 
 VIDEO_ID = "5aed81b74ba84920be578cdfe004af4b"
@@ -188,6 +188,32 @@ def test_a_slow_answer_times_out_and_is_retried(stand_in: LocalVod, settings: Se
     assert answer.status is CleanupStatus.DELETED
     assert [call.error_code for call in calls] == ["NetworkError", None]
     assert calls[0].latency_ms < 900
+
+
+def test_a_trickling_answer_is_cut_at_the_attempts_bound_and_the_call_fits_the_deadline(
+    stand_in: LocalVod, settings: Settings
+) -> None:
+    """One byte every 0.8 s: no socket read ever times out, so only a bound on the whole
+    attempt stops it (an answer of ~150 bytes would take two minutes)."""
+    stand_in.add_video(VIDEO_ID)
+    stand_in.trickle_next(0.8, times=10)
+    deadline = Deadline(SYSTEM_CLOCK)
+    deadline.start(4.5)
+    client = vod_client_for(
+        settings.with_changes(read_timeout_ms=1_000), clock=SYSTEM_CLOCK, deadline=deadline
+    )
+    calls: list[VodCall] = []
+    started = time.monotonic()
+    with pytest.raises(CleanupFailedError) as failure:
+        client.delete_multipart_upload(VIDEO_ID, on_call=calls.append)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 4.5
+    assert calls and {call.error_code for call in calls} == {ErrorCode.TIMEOUT}
+    assert all(call.latency_ms < 1_500 for call in calls)
+    assert failure.value.kind in {ErrorKind.TRANSIENT, ErrorKind.OUT_OF_TIME}
+    # VOD may have done the work before trickling its answer: the event is kept, and its
+    # retry finds the upload already clean.
 
 
 @pytest.mark.parametrize(

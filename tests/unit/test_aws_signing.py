@@ -18,11 +18,11 @@ from botocore.credentials import Credentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vod_parts_cleanup.shared.aws_credentials import AwsCredentials
 from vod_parts_cleanup.shared.aws_json import (
     SECRETS_MANAGER,
     SQS,
     AwsAccess,
-    AwsCredentials,
     AwsJsonClient,
     AwsService,
     aws_access_from,

@@ -28,6 +28,7 @@ from vod_parts_cleanup.consumer.intake import is_sweep_request
 from vod_parts_cleanup.consumer.models import CleanupResult, UploadEvent
 from vod_parts_cleanup.consumer.pacing import Budget, Pacer
 from vod_parts_cleanup.consumer.pipeline import Pipeline
+from vod_parts_cleanup.consumer.retry import Retries
 from vod_parts_cleanup.consumer.sweep import (
     Progress,
     Sweeper,
@@ -45,7 +46,7 @@ from vod_parts_cleanup.shared.clock import SYSTEM_CLOCK, Clock
 from vod_parts_cleanup.shared.errors import CleanupFailedError, SettingsError, SweepRequestError
 from vod_parts_cleanup.shared.function import LambdaFunction
 from vod_parts_cleanup.shared.observability import Telemetry
-from vod_parts_cleanup.shared.queues import Delivery, work_queue_for
+from vod_parts_cleanup.shared.queues import Delivery, dead_letter_queue_for, work_queue_for
 from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup.shared.vocabulary import (
     CleanupStatus,
@@ -93,7 +94,16 @@ class ConsumerApp(LambdaFunction):
             confirm_unverified_claims=settings.callback_confirm_upload,
             telemetry=self.telemetry,
         )
-        self.batch = QueueConsumer(self.pipeline, deadline=self.deadline, telemetry=self.telemetry)
+        retries = Retries(
+            self.work_queue,
+            dead_letter_queue_for(settings, self.deadline),
+            horizon_hours=settings.cleanup_retry_hours,
+            clock=clock,
+            telemetry=self.telemetry,
+        )
+        self.batch = QueueConsumer(
+            self.pipeline, retries, deadline=self.deadline, telemetry=self.telemetry
+        )
 
     # -- one invocation ----------------------------------------------------------------------
 

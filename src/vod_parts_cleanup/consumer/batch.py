@@ -1,9 +1,11 @@
 """The paced consumer: the work queue's SQS batches, one record at a time through the pipeline.
 
-Every record it cannot finish goes back to the queue as a batch item failure (after 5
-receives, to the dead-letter queue), never dropped. It stops starting records when the
-invocation's time is nearly up, so the batch always answers before Lambda's timeout; the
-records it did not start go back to the queue too, counted as deferred, not failed.
+Every record it cannot finish goes back to the queue as a batch item failure, never dropped:
+after a growing delay, until ``CLEANUP_RETRY_HOURS`` of tries (``retry``), then to the
+dead-letter queue; a record that can never be cleaned goes there at once. It stops starting
+records when the invocation's time is nearly up, so the batch always answers before
+Lambda's timeout; the records it did not start go back to the queue too, counted as
+deferred, not failed.
 """
 
 from collections.abc import Mapping
@@ -18,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from vod_parts_cleanup.consumer.models import CleanupResult
 from vod_parts_cleanup.consumer.pipeline import Pipeline
+from vod_parts_cleanup.consumer.retry import FINAL, HORIZON, Retries
 from vod_parts_cleanup.consumer.trust import is_confirmed
 from vod_parts_cleanup.shared.clock import Deadline
 from vod_parts_cleanup.shared.envelopes import decode_json_object
@@ -38,8 +41,11 @@ SECONDS_TO_START_A_RECORD = 3.0
 class QueueConsumer:
     """Cleans the records of one SQS batch, reporting the ones to keep."""
 
-    def __init__(self, pipeline: Pipeline, *, deadline: Deadline, telemetry: Telemetry) -> None:
+    def __init__(
+        self, pipeline: Pipeline, retries: Retries, *, deadline: Deadline, telemetry: Telemetry
+    ) -> None:
         self._pipeline = pipeline
+        self._retries = retries
         self._deadline = deadline
         self._telemetry = telemetry
         self._metrics, self._logger = telemetry.metrics, telemetry.logger
@@ -77,29 +83,47 @@ class QueueConsumer:
             self._logger.exception("statuses not read ahead; each claim is checked on its own")
 
     def _consume_record(self, record: SQSRecord) -> dict[str, Any]:
+        """The record's result; what is not finished is kept: tried later, or given up on."""
         with self._logger.append_context_keys(messageId=record.message_id):
-            seconds_left = self._deadline.seconds_left()
-            if seconds_left is not None and seconds_left < SECONDS_TO_START_A_RECORD:
-                self._metrics.count_failure(ErrorKind.OUT_OF_TIME, None)
-                raise CleanupFailedError(
-                    kind=ErrorKind.OUT_OF_TIME, error_code=ErrorCode.NO_TIME_LEFT, video_id=None
-                )
             try:
-                body = decode_json_object(record.body)
-            except MalformedEventError as error:
-                rejected = CleanupResult.rejected_body(ErrorCode.MALFORMED_EVENT, str(error))
-                self._telemetry.account_for(rejected)
+                return self._clean(record)
+            except (MalformedEventError, RejectedEventError) as never:
+                if self._retries.give_up(record, FINAL, str(never)):
+                    return {"status": CleanupStatus.REJECTED.value, "deadLettered": True}
                 raise
-            delivery = delivery_of(record.raw_event.get("messageAttributes"))
-            try:
-                result = self._pipeline.process(body, delivery)
-            except CleanupFailedError:
+            except Exception as failure:
+                if self._retries.past_horizon(record) and self._retries.give_up(
+                    record, HORIZON, str(failure)
+                ):
+                    return {"status": "failed", "deadLettered": True}
+                kind = failure.kind if isinstance(failure, CleanupFailedError) else None
+                self._retries.try_later(record, kind)
                 raise
-            except Exception:
-                self._metrics.count_failure(ErrorKind.TRANSIENT, None)
-                self._logger.exception("unexpected error; the record is kept for a retry")
-                raise
-            if result.status is CleanupStatus.REJECTED:
-                # Reported, so the message ends in the dead-letter queue for inspection.
-                raise RejectedEventError(f"{result.error_code}: {result.detail}")
-            return result.to_json_dict()
+
+    def _clean(self, record: SQSRecord) -> dict[str, Any]:
+        """The pipeline's result for one record; raises to keep it."""
+        seconds_left = self._deadline.seconds_left()
+        if seconds_left is not None and seconds_left < SECONDS_TO_START_A_RECORD:
+            self._metrics.count_failure(ErrorKind.OUT_OF_TIME, None)
+            raise CleanupFailedError(
+                kind=ErrorKind.OUT_OF_TIME, error_code=ErrorCode.NO_TIME_LEFT, video_id=None
+            )
+        try:
+            body = decode_json_object(record.body)
+        except MalformedEventError as error:
+            rejected = CleanupResult.rejected_body(ErrorCode.MALFORMED_EVENT, str(error))
+            self._telemetry.account_for(rejected)
+            raise
+        delivery = delivery_of(record.raw_event.get("messageAttributes"))
+        try:
+            result = self._pipeline.process(body, delivery)
+        except CleanupFailedError:
+            raise
+        except Exception:
+            self._metrics.count_failure(ErrorKind.TRANSIENT, None)
+            self._logger.exception("unexpected error; the record is kept for a retry")
+            raise
+        if result.status is CleanupStatus.REJECTED:
+            # Given up on at once: it ends in the dead-letter queue, for a person to read.
+            raise RejectedEventError(f"{result.error_code}: {result.detail}")
+        return result.to_json_dict()

@@ -18,6 +18,7 @@ from darabonba.exceptions import UnretryableException
 from darabonba.runtime import RuntimeOptions
 
 from vod_parts_cleanup.consumer.pacing import Pacer
+from vod_parts_cleanup.shared.bounds import AttemptTimedOut, call_within
 from vod_parts_cleanup.shared.clock import SYSTEM_CLOCK, Clock, Deadline
 from vod_parts_cleanup.shared.errors import CleanupFailedError, CredentialsUnavailableError
 from vod_parts_cleanup.shared.settings import Settings
@@ -77,6 +78,8 @@ _TRANSIENT_CODES = frozenset({"internalerror", "serviceunavailable", "unknownerr
 # Time kept back from the caller's deadline so a failure can still be reported.
 _DEADLINE_SAFETY_SECONDS = 0.5
 _SMALLEST_USEFUL_TIMEOUT_MS = 200
+# How long past its read timeout an attempt may last (within the safety above).
+_ATTEMPT_GRACE_SECONDS = 0.2
 _BACKOFF_BASE_SECONDS = 0.2
 _BACKOFF_CAP_SECONDS = 2.0
 
@@ -401,9 +404,16 @@ class VodClient:
             connect_timeout=min(self._connect_timeout_ms, read_timeout_ms),
         )
         try:
-            response: dict[str, object] = self._client.call_api(
-                operation, OpenApiRequest(query=query), runtime
+            # The attempt as a whole within its read timeout (which fits the deadline), and
+            # a grace for the core's own timeout to speak first: those bound each socket
+            # read, not a trickling answer's sum of them.
+            response: dict[str, object] = call_within(
+                read_timeout_ms / 1000 + _ATTEMPT_GRACE_SECONDS,
+                lambda: self._client.call_api(operation, OpenApiRequest(query=query), runtime),
+                name=f"vod-{operation.action}",
             )
+        except AttemptTimedOut:
+            return _FailedExchange(ErrorKind.TRANSIENT, ErrorCode.TIMEOUT, None, None)
         except Exception as error:  # every failure is classified
             return _classify_failure(error)
         return response

@@ -24,7 +24,12 @@ from vod_parts_cleanup.shared.errors import (
     MalformedEventError,
 )
 from vod_parts_cleanup.shared.observability import Telemetry
-from vod_parts_cleanup.shared.queues import RelayedCallback, SqsQueue, relayed_callback_of
+from vod_parts_cleanup.shared.queues import (
+    RelayedCallback,
+    SqsQueue,
+    receive_count,
+    relayed_callback_of,
+)
 
 # A record is started only if its whole attempt fits in the invocation's time left.
 SECONDS_TO_START_A_DELIVERY = DELIVERY_SECONDS + 1.0
@@ -103,7 +108,7 @@ class RelayBatch:
     def _not_delivered(self, record: SQSRecord, attempt: Attempt) -> None:
         """Counted and logged; the message comes back after its delay (after the last try,
         the queue moves it to the dead-letter queue when that delay is over)."""
-        tries = _receive_count(record)
+        tries = receive_count(record.attributes.approximate_receive_count)
         last = tries >= self._max_receives
         delay = delay_after(tries)
         self._telemetry.metrics.relay_not_delivered(attempt.reason, dead_lettered=last)
@@ -144,11 +149,3 @@ def _video_id_of(body: bytes) -> dict[str, str]:
     if isinstance(video_id, str) and 0 < len(video_id) <= MAX_LOGGED_VIDEO_ID:
         return {"videoId": video_id}
     return {}
-
-
-def _receive_count(record: SQSRecord) -> int:
-    """Which try this is (SQS counts every receive, this one included)."""
-    try:
-        return max(int(record.attributes.approximate_receive_count), 1)
-    except (TypeError, ValueError):
-        return 1

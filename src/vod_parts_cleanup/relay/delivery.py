@@ -10,16 +10,14 @@ not followed (a 3xx is a failure, as for VOD); plain ``http://`` is allowed beca
 allows it. Nothing here knows Lambda or SQS.
 """
 
-import contextlib
 import functools
 import http.client
-import socket
 import ssl
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from vod_parts_cleanup.shared.bounds import Watchdog
 from vod_parts_cleanup.shared.clock import Clock
 from vod_parts_cleanup.shared.errors import CallbackAuthUnavailableError, shortened
 from vod_parts_cleanup.shared.vod_callback import (
@@ -117,7 +115,7 @@ class DownstreamReceiver:
         A receiver may echo what it was sent: the ``hidden`` values (the key, the signature)
         are taken out of its answer before it is cut short, so no part of them shows."""
         connection = self._connection()
-        watchdog = _Watchdog(connection, self._timeout_seconds)
+        watchdog = Watchdog(connection, self._timeout_seconds)
         try:
             connection.connect()
             watchdog.hold(connection.sock)  # the response keeps it once the connection lets go
@@ -150,34 +148,6 @@ class DownstreamReceiver:
                 context=self._tls_context or _verifying_tls(),
             )
         return http.client.HTTPConnection(self.host, self._port, timeout=self._timeout_seconds)
-
-
-class _Watchdog:
-    """Closes a connection when the attempt's time is up, whatever it is doing then (a
-    socket timeout bounds each read, not the sum of a trickling answer's reads)."""
-
-    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
-        self._connection = connection
-        self._socket: socket.socket | None = None
-        self.fired = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def hold(self, sock: socket.socket | None) -> None:
-        """The connected socket: http.client drops it from the connection once a response
-        that closes the connection has begun, and the response goes on reading from it."""
-        self._socket = sock
-
-    def _fire(self) -> None:
-        self.fired = True
-        sock = self._socket or self._connection.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
 
 
 @functools.cache

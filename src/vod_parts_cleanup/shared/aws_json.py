@@ -7,6 +7,7 @@ and hmac (tests check it against botocore's signer), sent over one kept-alive ht
 connection. The consumer's boto3 clients (``consumer.aws_clients``) keep the same bounds.
 """
 
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -23,12 +24,19 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from vod_parts_cleanup.shared.aws_credentials import (
+    AwsCredentials,
+    ContainerCredentials,
+    CredentialsError,
+    container_credentials_from,
+)
+from vod_parts_cleanup.shared.bounds import Watchdog
 from vod_parts_cleanup.shared.errors import AwsCallError, OutOfTimeError
 from vod_parts_cleanup.shared.vocabulary import ErrorCode
 
 # Per attempt, for every AWS client of the functions (botocore waits 60 s for each by
 # default, while a callback has 5 s): with two attempts a call that hangs is given up
-# after about 3 s.
+# after about 3 s. Here the answer's whole time is bounded, not each read (bounds.Watchdog).
 CONNECT_TIMEOUT_SECONDS = 0.5
 READ_TIMEOUT_SECONDS = 1.0
 MAX_ATTEMPTS = 2
@@ -83,15 +91,6 @@ _STALE_CONNECTION_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbo
 
 
 @dataclass(frozen=True)
-class AwsCredentials:
-    """Who signs; the secret parts never show in a repr (and so in no log line)."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
 class AwsService:
     """What differs between the JSON-protocol services this client talks to."""
 
@@ -110,10 +109,25 @@ class AwsAccess:
     """Where and as whom: region, credentials, endpoint overrides."""
 
     region: str
-    credentials: AwsCredentials | None
+    credentials: AwsCredentials | None  # from the environment
     endpoint_url: str | None = None  # AWS_ENDPOINT_URL
     # endpoint_variable -> URL, from AWS_ENDPOINT_URL_<endpoint_variable>
     service_endpoint_urls: Mapping[str, str] = field(default_factory=dict)
+    # Without credentials in the environment: the container endpoint's (SnapStart, ECS).
+    container: ContainerCredentials | None = field(default=None, compare=False)
+    # AWS_CA_BUNDLE: the certificates https endpoints are checked against (else the system's).
+    ca_bundle: str | None = None
+    # Settings this client does not honour, as "NAME=value": said once at start (log line).
+    not_honoured: tuple[str, ...] = ()
+    # X-Amzn-Trace-Id to forward with each call (in Lambda, as botocore does), read per call.
+    trace_header: Callable[[], str | None] = field(default=lambda: None, compare=False, repr=False)
+
+    def credentials_now(self, seconds_left: Callable[[], float | None]) -> AwsCredentials | None:
+        """The environment's credentials, else the container endpoint's (CredentialsError
+        if it cannot give them in the time left), else None."""
+        if self.credentials is not None or self.container is None:
+            return self.credentials
+        return self.container.current(seconds_left())
 
     def endpoint_for(self, service: AwsService) -> str:
         """The service's own override, else the global one, else AWS's regional endpoint (in
@@ -160,20 +174,52 @@ def aws_access_from(environment: Mapping[str, str]) -> AwsAccess:
     credentials = (
         AwsCredentials(key_id, secret, value("AWS_SESSION_TOKEN")) if key_id and secret else None
     )
+    access = AwsAccess(
+        region=region,
+        credentials=credentials,
+        container=None
+        if credentials
+        else container_credentials_from({name: value(name) for name in _CONTAINER_VARIABLES}),
+        not_honoured=tuple(
+            f"{name}={text}"
+            for name, honoured_if in _NOT_HONOURED.items()
+            if (text := value(name)) is not None and not honoured_if(text)
+        ),
+        trace_header=_trace_header_of(environment),
+        ca_bundle=value("AWS_CA_BUNDLE"),
+    )
     if (value("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or "").lower() == "true":
-        return AwsAccess(region=region, credentials=credentials)
+        return access
     prefix = "AWS_ENDPOINT_URL_"
     service_endpoint_urls = {
         name.removeprefix(prefix): url
         for name in environment
         if name.startswith(prefix) and (url := value(name))
     }
-    return AwsAccess(
-        region=region,
-        credentials=credentials,
-        endpoint_url=value("AWS_ENDPOINT_URL"),
-        service_endpoint_urls=service_endpoint_urls,
+    return dataclasses.replace(
+        access, endpoint_url=value("AWS_ENDPOINT_URL"), service_endpoint_urls=service_endpoint_urls
     )
+
+
+_CONTAINER_VARIABLES = (
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+)
+# What botocore reads that this client does not do, and the values that ask for nothing.
+_NOT_HONOURED: Mapping[str, Callable[[str], bool]] = {
+    "AWS_USE_FIPS_ENDPOINT": lambda text: text.lower() == "false",
+    "AWS_USE_DUALSTACK_ENDPOINT": lambda text: text.lower() == "false",
+}
+
+
+def _trace_header_of(environment: Mapping[str, str]) -> Callable[[], str | None]:
+    """Lambda sets _X_AMZN_TRACE_ID for each invocation; botocore forwards it (as
+    X-Amzn-Trace-Id) when in Lambda, so the receiver's calls show in its X-Ray trace."""
+    if not environment.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return lambda: None
+    return lambda: environment.get("_X_AMZN_TRACE_ID") or None
 
 
 def signed_headers(
@@ -308,12 +354,25 @@ class AwsJsonClient:
             # function from starting (and from answering what needs no AWS).
             self._endpoint_problem = f"the endpoint {self._endpoint!r} is not an http(s) URL"
 
-    def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    def sibling(self) -> "AwsJsonClient":
+        """The same service and access over a connection of its own, bounded by its own
+        attempts only: for work another thread does beside this client's (a key refresh)."""
+        return AwsJsonClient(self._service, self._access, wall_clock=self._wall_clock)
+
+    def call(
+        self, operation: str, request: Mapping[str, Any], *, attempts: int = MAX_ATTEMPTS
+    ) -> dict[str, Any]:
         """POST the JSON request, signed; the decoded JSON object answered, or AwsCallError /
-        OutOfTimeError."""
-        credentials = self._access.credentials
+        OutOfTimeError after ``attempts`` at most."""
+        try:
+            credentials = self._access.credentials_now(self._seconds_left)
+        except CredentialsError as error:
+            raise AwsCallError(operation, ErrorCode.NO_CREDENTIALS, str(error)) from None
         if credentials is None:
-            detail = "no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+            detail = (
+                "no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI)"
+            )
             raise AwsCallError(operation, ErrorCode.NO_CREDENTIALS, detail)
         if self._endpoint_problem is not None:
             raise AwsCallError(operation, ErrorCode.CONNECTION_FAILED, self._endpoint_problem)
@@ -324,7 +383,7 @@ class AwsJsonClient:
             try:
                 return self._attempt(operation, body, credentials)
             except AwsCallError as error:
-                if attempt >= MAX_ATTEMPTS or not _is_retryable(error):
+                if attempt >= attempts or not _is_retryable(error):
                     raise
             attempt += 1
             self._pause()
@@ -359,6 +418,8 @@ class AwsJsonClient:
             now=datetime.fromtimestamp(self._wall_clock(), tz=UTC),
         )
         headers["User-Agent"] = USER_AGENT
+        if trace := self._access.trace_header():
+            headers["X-Amzn-Trace-Id"] = quote(trace, safe="-=;:+&[]{}\"',")  # as botocore
         try:
             status, data, error_type = self._exchange(headers, body)
         except TimeoutError:
@@ -398,13 +459,24 @@ class AwsJsonClient:
     def _round_trip(
         self, connection: http.client.HTTPConnection, headers: dict[str, str], body: bytes
     ) -> tuple[int, bytes, str | None]:
+        # The answer as a whole within READ_TIMEOUT_SECONDS: the socket's timeout bounds
+        # each read only, and a trickling server would hold the attempt read after read.
+        watchdog = Watchdog(connection, READ_TIMEOUT_SECONDS)
+        watchdog.hold(connection.sock)
         try:
             connection.request("POST", self._path, body, headers)
             response = connection.getresponse()
             data = response.read()
         except BaseException:
             self.close()  # in an unknown state: never reuse it
+            if watchdog.fired:
+                raise TimeoutError from None
             raise
+        finally:
+            watchdog.cancel()
+        if watchdog.fired:  # the answer ended because the watchdog shut the socket
+            self.close()
+            raise TimeoutError
         if connection.sock is None:  # the server said "Connection: close"; http.client obeyed
             self._connection = None
         return response.status, data, response.getheader("x-amzn-ErrorType")
@@ -435,7 +507,10 @@ class AwsJsonClient:
     def _new_connection(self) -> http.client.HTTPConnection:
         if self._https:
             return http.client.HTTPSConnection(
-                self._hostname, self._port, timeout=CONNECT_TIMEOUT_SECONDS, context=_tls()
+                self._hostname,
+                self._port,
+                timeout=CONNECT_TIMEOUT_SECONDS,
+                context=_tls(self._access.ca_bundle),
             )
         return http.client.HTTPConnection(
             self._hostname, self._port, timeout=CONNECT_TIMEOUT_SECONDS
@@ -443,10 +518,11 @@ class AwsJsonClient:
 
 
 @functools.cache
-def _tls() -> ssl.SSLContext:
+def _tls(ca_bundle: str | None) -> ssl.SSLContext:
     """One verifying TLS context for every client, built on the first https connection
-    (loading the CA certificates takes time; a function that answers without AWS skips it)."""
-    return ssl.create_default_context()
+    (loading the CA certificates takes time; a function that answers without AWS skips it):
+    the system's certificates, or AWS_CA_BUNDLE's as botocore reads it."""
+    return ssl.create_default_context(cafile=ca_bundle)
 
 
 def _is_dropped(sock: socket.socket) -> bool:

@@ -34,6 +34,14 @@ class LambdaFunction(ABC):
         self.clock = clock
         self.deadline = Deadline(clock)
         self.telemetry = Telemetry.for_settings(settings)
+        if settings.aws.not_honoured:
+            self.telemetry.logger.error(
+                "AWS settings not honoured by the functions' own AWS client (SQS, Secrets "
+                "Manager): it calls the standard regional endpoints with the system's CAs; set "
+                "AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_SECRETS_MANAGER to the endpoints you "
+                "need instead",
+                extra={"notHonoured": list(settings.aws.not_honoured)},
+            )
         self.lambda_handler: LambdaHandler = self.telemetry.instrumented(
             self._invoke, tracing=not settings.trace_disabled
         )

@@ -8,6 +8,7 @@ Operation) has a second set, ``service`` with those details, for dashboards.
 """
 
 import functools
+import logging
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,11 +40,15 @@ class MetricName(StrEnum):
     EVENT_REJECTED = "EventRejected"
     CLEANUP_FAILED = "CleanupFailed"
     CLEANUP_DEFERRED = "CleanupDeferred"
+    CLEANUP_DEAD_LETTERED = "CleanupDeadLettered"
     VOD_LATENCY = "VodLatency"
     VOD_THROTTLED = "VodThrottled"
     IDEMPOTENT_REPLAY = "IdempotentReplay"
     CALLBACK_REJECTED = "CallbackRejected"
     CALLBACK_QUEUED = "CallbackQueued"
+    # Not emitted by the code: counted from the callback API's access log (template.yaml's
+    # CallbackThrottledFilter), since a 429 never reaches the function.
+    CALLBACK_THROTTLED = "CallbackThrottled"
     SWEEP_CANDIDATES = "SweepCandidates"
     SWEEP_QUEUED = "SweepQueued"
     SWEEP_TOO_YOUNG = "SweepTooYoung"
@@ -94,6 +99,29 @@ METRIC_FOR_STATUS: dict[CleanupStatus, MetricName] = {
 }
 
 
+# The SDKs' loggers whose DEBUG lines carry secrets: botocore's parser logs whole answers
+# (GetSecretValue's, the VOD key in it), urllib3 logs request lines (the OpenAPI core signs
+# VOD's requests in the query string: Signature, SecurityToken), the Alibaba cores dump
+# requests and answers. Whatever the root logger's level (ApplicationLogLevel=DEBUG, a
+# person debugging), these stay above DEBUG.
+SDK_LOGGERS = (
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "darabonba-core",
+    "alibabacloud-tea",
+    "credentials",
+)
+
+
+def quiet_sdk_loggers() -> None:
+    """Pin the SDKs' loggers at INFO or above (the root's level if higher): never DEBUG."""
+    root_level = logging.getLogger().getEffectiveLevel()
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root_level))
+
+
 class CurrentStdout:
     """Standard output as it is at each write, not as it was at import.
 
@@ -131,6 +159,11 @@ class CleanupMetrics:
             self._emit(
                 MetricName.CLEANUP_DEFERRED, MetricUnit.Count, 1, outcome=outcome, reason=kind
             )
+
+    def count_dead_lettered(self, reason: str) -> None:
+        """A work-queue record given up on (``final``: it can never be cleaned; ``horizon``:
+        tried for CLEANUP_RETRY_HOURS), moved to the dead-letter queue for a person."""
+        self._emit(MetricName.CLEANUP_DEAD_LETTERED, MetricUnit.Count, 1, reason=reason)
 
     def count_forced(self) -> None:
         """Parts deleted although VOD reported the upload in progress: a person forced it."""
@@ -221,6 +254,7 @@ class Telemetry:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Self:
+        quiet_sdk_loggers()
         return cls(
             metrics=CleanupMetrics(
                 namespace=settings.metrics_namespace, service=settings.service_name

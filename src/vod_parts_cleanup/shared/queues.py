@@ -114,6 +114,26 @@ def relayed_callback_of(body: str, message_attributes: Mapping[str, Any] | None)
     )
 
 
+def receive_count(value: object) -> int:
+    """Which try a received message is on (SQS's ApproximateReceiveCount, this one included;
+    1 if it cannot be read)."""
+    try:
+        return max(int(str(value)), 1)
+    except ValueError:
+        return 1
+
+
+def string_attributes_of(message_attributes: Mapping[str, Any] | None) -> dict[str, str]:
+    """An SQS record's string attributes (Lambda's camelCase form), as ``hand_off`` takes
+    them: what travels with a message moved to another queue."""
+    found = {}
+    for name, attribute in (message_attributes or {}).items():
+        value = _string_value(attribute)
+        if value is not None:
+            found[name] = value
+    return found
+
+
 def _string_value(attribute: object) -> str | None:
     if isinstance(attribute, Mapping):
         value = attribute.get("stringValue")
@@ -201,6 +221,14 @@ def work_queue_for(settings: Settings, deadline: Deadline) -> SqsQueue | None:
     if settings.work_queue_url is None:
         return None
     return _queue(settings.work_queue_url, "work queue", settings, deadline)
+
+
+def dead_letter_queue_for(settings: Settings, deadline: Deadline) -> SqsQueue | None:
+    """The work queue's dead-letter queue, ``DEAD_LETTER_QUEUE_URL`` (None without it: then
+    the queue's own redrive policy is the only way there)."""
+    if settings.dead_letter_queue_url is None:
+        return None
+    return _queue(settings.dead_letter_queue_url, "dead-letter queue", settings, deadline)
 
 
 def relay_queue_for(settings: Settings, deadline: Deadline) -> SqsQueue | None:

@@ -251,6 +251,13 @@ class Settings:
     )
     # -- The work queue ------------------------------------------------------------------------
     work_queue_url: str | None = _variable("WORK_QUEUE_URL", None, optional(text(r"https?://\S+")))
+    # Where the consumer moves a record it gives up on (at once when it can never be cleaned,
+    # after CLEANUP_RETRY_HOURS of tries otherwise); a failed try comes back after 1 min,
+    # doubling to 1 h.
+    dead_letter_queue_url: str | None = _variable(
+        "DEAD_LETTER_QUEUE_URL", None, optional(text(r"https?://\S+"))
+    )
+    cleanup_retry_hours: int = _variable("CLEANUP_RETRY_HOURS", 24, integer(1, 72))
     # -- Relay mode: every authenticated callback is also delivered to the customer's own
     # receiver, signed as VOD signs it for that URL and key (unset URL: off) --------------
     relay_callback_url: str | None = _variable("RELAY_CALLBACK_URL", None, optional(absolute_url))

@@ -3,18 +3,20 @@ incoming callback against, and what the relay signs each delivery with, as VOD w
 
 With authentication on, VOD sends ``X-VOD-TIMESTAMP`` (Unix seconds) and ``X-VOD-SIGNATURE``,
 the lowercase hex MD5 of ``<callback URL>|<timestamp>|<auth key>``. A key comes from the
-environment (local runs) or from a Secrets Manager secret, cached, read again after a
-rotation, and kept while the secret cannot be read.
+environment (local runs) or from a Secrets Manager secret, cached, refreshed behind the
+callbacks, read again after a rotation, and kept while the secret cannot be read.
 """
 
+import contextlib
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from vod_parts_cleanup.shared.aws_json import AwsJsonClient
+from vod_parts_cleanup.shared.aws_json import MAX_ATTEMPTS, AwsJsonClient
 from vod_parts_cleanup.shared.errors import (
     AwsCallError,
     CallbackAuthUnavailableError,
@@ -33,6 +35,12 @@ SECRET_NEXT_KEY = "NextAuthKey"  # noqa: S105 - a field name, not a password
 # the keys in hand are at least this old: a flood of bad signatures costs at most one read a
 # second, and VOD's retries a second apart still meet a fresh read after a rotation.
 KEY_REREAD_INTERVAL_SECONDS = 1.0
+# After a failed read of the secret, none for this long: an outage costs Secrets Manager one
+# request per environment per pause, and callbacks go on with the keys in hand.
+KEY_FAILURE_PAUSE_SECONDS = 30.0
+# How long the callback that starts a refresh of aged keys waits for it: a healthy answer
+# (a kept-alive connection) takes a few milliseconds; a brownout costs no more than this.
+KEY_REFRESH_WAIT_SECONDS = 0.05
 
 
 def callback_signature(callback_url: str, timestamp: int | str, auth_key: str) -> str:
@@ -65,8 +73,14 @@ class StaticCallbackKeys:
 
 
 class SecretsManagerCallbackKeys:
-    """Keys read from a Secrets Manager secret and kept ``max_age_seconds``; while the secret
-    cannot be read, the last keys read."""
+    """Keys read from a Secrets Manager secret and kept ``max_age_seconds``.
+
+    Secrets Manager's brownouts must not slow the callbacks nor grow its own load: keys that
+    have aged are refreshed in a thread of its own, one attempt at a time, while callbacks
+    go on with the keys in hand (the one that starts it waits KEY_REFRESH_WAIT_SECONDS,
+    enough for a healthy answer); after a failed read nothing is read again for
+    KEY_FAILURE_PAUSE_SECONDS. So an outage costs one request per environment per pause.
+    """
 
     def __init__(
         self,
@@ -78,48 +92,96 @@ class SecretsManagerCallbackKeys:
     ) -> None:
         self._secret_id = secret_id
         self._secrets_manager = secrets_manager
+        self._refresher = secrets_manager.sibling()
         self._max_age_seconds = max_age_seconds
         self._clock = clock
+        self._lock = threading.Lock()
         self._last_forced_read: float | None = None
         self._last_good: tuple[str, ...] | None = None
         self._read_at: float | None = None
+        self._failed_at: float | None = None
+        self._refresh: threading.Thread | None = None
 
     def keys(self) -> tuple[str, ...]:
-        """The keys, cached; while the secret cannot be read, the last keys read."""
-        try:
-            return self._read(force=False)
-        except CallbackAuthUnavailableError:
-            if self._last_good is None:
-                raise
-            return self._last_good
+        """The keys in hand (refreshed behind the callbacks once aged); the first read is
+        made at once, unless one failed within the pause."""
+        now = self._clock()
+        with self._lock:
+            good, read_at = self._last_good, self._read_at
+        if good is None:
+            self._refuse_while_paused(now)
+            return self._read(self._secrets_manager, attempts=MAX_ATTEMPTS)
+        if read_at is not None and now - read_at < self._max_age_seconds:
+            return good
+        if not self._paused(now):
+            self._refresh_behind(wait_seconds=KEY_REFRESH_WAIT_SECONDS)
+        with self._lock:
+            return self._last_good or good
 
     def reread(self) -> tuple[str, ...] | None:
         """The keys read anew if the ones in hand are old enough (else, or on error, None)."""
         now = self._clock()
-        if (
-            self._last_forced_read is not None
-            and now - self._last_forced_read < KEY_REREAD_INTERVAL_SECONDS
-        ):
-            return None
-        self._last_forced_read = now
+        with self._lock:
+            last = self._last_forced_read
+            if last is not None and now - last < KEY_REREAD_INTERVAL_SECONDS:
+                return None
+            if self._paused(now):
+                return None
+            self._last_forced_read = now
         try:
-            return self._read(force=True)
+            return self._read(self._secrets_manager, attempts=MAX_ATTEMPTS)
         except CallbackAuthUnavailableError:
             return None
 
-    def _read(self, *, force: bool) -> tuple[str, ...]:
-        now = self._clock()
-        fresh = self._read_at is not None and now - self._read_at < self._max_age_seconds
-        if self._last_good is not None and fresh and not force:
-            return self._last_good
+    def _paused(self, now: float) -> bool:
+        failed_at = self._failed_at
+        return failed_at is not None and now - failed_at < KEY_FAILURE_PAUSE_SECONDS
+
+    def _refuse_while_paused(self, now: float) -> None:
+        if self._paused(now):
+            msg = (
+                f"the callback key secret {self._secret_id!r} could not be read "
+                f"{now - (self._failed_at or now):.0f} s ago; the next read is in at most "
+                f"{KEY_FAILURE_PAUSE_SECONDS:.0f} s"
+            )
+            raise CallbackAuthUnavailableError(RejectionReason.AUTH_UNAVAILABLE, msg)
+
+    def _refresh_behind(self, *, wait_seconds: float) -> None:
+        """Start the refresh unless one runs; only its starter waits, and briefly."""
+        with self._lock:
+            running = self._refresh is not None and self._refresh.is_alive()
+            if not running:
+                self._refresh = threading.Thread(
+                    target=self._refresh_once, name="callback-keys-refresh", daemon=True
+                )
+                self._refresh.start()
+            refresh = self._refresh
+        if not running and refresh is not None:
+            refresh.join(wait_seconds)
+
+    def _refresh_once(self) -> None:
+        with contextlib.suppress(CallbackAuthUnavailableError):  # kept: the keys in hand
+            self._read(self._refresher, attempts=1)
+
+    def _read(self, client: AwsJsonClient, *, attempts: int) -> tuple[str, ...]:
+        """Read the secret with ``client``; a failure starts the pause."""
         try:
-            answer = self._secrets_manager.call("GetSecretValue", {"SecretId": self._secret_id})
+            answer = client.call("GetSecretValue", {"SecretId": self._secret_id}, attempts=attempts)
+            keys = _keys_from_secret(self._secret_id, answer.get("SecretString"))
         except (AwsCallError, OutOfTimeError) as error:
+            self._failed(self._clock())
             msg = f"cannot read the callback key secret {self._secret_id!r}: {str(error)[:300]}"
             raise CallbackAuthUnavailableError(RejectionReason.AUTH_UNAVAILABLE, msg) from None
-        self._last_good = _keys_from_secret(self._secret_id, answer.get("SecretString"))
-        self._read_at = now
-        return self._last_good
+        except CallbackAuthUnavailableError:
+            self._failed(self._clock())
+            raise
+        with self._lock:
+            self._last_good, self._read_at, self._failed_at = keys, self._clock(), None
+        return keys
+
+    def _failed(self, now: float) -> None:
+        with self._lock:
+            self._failed_at = now
 
 
 def _keys_from_secret(secret_id: str, raw: Any) -> tuple[str, ...]:
