@@ -47,7 +47,7 @@ class AwsClients:
         try:
             client = boto3.client(service_name, region_name=self._region_name, config=config)
         except NoRegionError:
-            msg = f"no AWS region for the {service_name} client: set AWS_REGION"
+            msg = f"no AWS region for the {service_name} client: set AWS_DEFAULT_REGION"
             raise SettingsError(msg) from None
         client.meta.events.register("before-send", self._refuse_a_late_attempt)
         return client
