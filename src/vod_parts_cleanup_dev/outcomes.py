@@ -35,6 +35,7 @@ class ItemOutcome:
 
     video_id: str | None
     status: str
+    outcome: str | None = None  # how the upload ended, as the result says (completed, ...)
     reason: str | None = None
     error_code: str | None = None
     cause: str | None = None
@@ -49,6 +50,7 @@ class ItemOutcome:
             "step": self.step,
             "messageId": self.message_id,
             "videoId": self.video_id,
+            "outcome": self.outcome,
             "status": self.status,
             "reason": self.reason,
             "errorCode": self.error_code,
@@ -68,6 +70,7 @@ def outcome_of_result(
         message_id=message_id,
         video_id=result.get("videoId"),
         status=str(result.get("status")),
+        outcome=result.get("outcome"),
         reason=result.get("reason"),
         error_code=result.get("errorCode"),
         cause=result.get("detail"),
