@@ -148,3 +148,28 @@ def test_a_minimum_age_of_seven_days_looks_for_nothing_and_asks_vod_nothing(
     summary = sweep(deployed_handler, MinAgeMinutes=7 * 24 * 60, DryRun=True)
     assert (summary["candidates"], summary["pages"], summary["complete"]) == (0, 0, True)
     assert stand_in.requests == []
+
+
+@pytest.mark.parametrize(
+    ("request_body", "detail"),
+    [
+        (
+            {"MinAgeMinutes": 30},
+            "invalid MinAgeMinutes (Input should be greater than or equal to 60)",
+        ),
+        (
+            {"MinAgeMinutes": 20000},
+            "invalid MinAgeMinutes (Input should be less than or equal to 10080)",
+        ),
+        (
+            {"Statuses": ["uploading"]},
+            "unknown status uploading: use some of Uploading, UploadFail,",
+        ),
+    ],
+)
+def test_a_sweep_request_out_of_range_says_the_range(
+    deployed_handler: FunctionUnderTest, request_body: dict[str, Any], detail: str
+) -> None:
+    answer = deployed_handler.lambda_handler({"Sweep": request_body}, LocalLambdaContext())
+    assert answer["errorCode"] == "InvalidSweepRequest"
+    assert answer["detail"].startswith(detail)

@@ -78,7 +78,8 @@ def read_sweep_request(body: Any, settings: Settings) -> SweepRequest:
     except ValidationError as error:
         problems = sorted(
             {
-                ".".join(str(part) for part in detail["loc"]) or SWEEP_REQUEST_KEY
+                f"{'.'.join(str(part) for part in detail['loc']) or SWEEP_REQUEST_KEY} "
+                f"({detail['msg'].replace(' or instance of SweepRequestModel', '')})"
                 for detail in error.errors(include_input=False, include_url=False)
             }
         )
@@ -86,7 +87,8 @@ def read_sweep_request(body: Any, settings: Settings) -> SweepRequest:
     statuses = model.statuses or settings.sweep_statuses
     unknown = sorted(set(statuses) - set(VIDEO_STATUSES))
     if unknown:
-        raise SweepRequestError(f"unknown status {', '.join(unknown)}")
+        msg = f"unknown status {', '.join(unknown)}: use some of {', '.join(VIDEO_STATUSES)}"
+        raise SweepRequestError(msg)
     minutes = model.min_age_minutes or settings.sweep_min_age_minutes
     unvouched = model.unvouched_min_age_minutes or settings.sweep_unvouched_min_age_minutes
     return SweepRequest(
