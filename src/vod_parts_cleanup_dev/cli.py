@@ -30,6 +30,8 @@ from rich.console import Console
 
 from vod_parts_cleanup.consumer.intake import VIDEO_ID_PATTERN, VIDEO_ID_RULE
 from vod_parts_cleanup.consumer.sweep import PURGE_HORIZON, read_sweep_request
+from vod_parts_cleanup.shared.aws_json import ATTEMPT_SECONDS
+from vod_parts_cleanup.shared.clock import SECONDS_TO_ANSWER
 from vod_parts_cleanup.shared.envelopes import recognise_trigger
 from vod_parts_cleanup.shared.errors import CleanupFailedError, SettingsError, SweepRequestError
 from vod_parts_cleanup.shared.settings import Settings
@@ -75,9 +77,9 @@ from vod_parts_cleanup_dev.targets import queue_name
 EXIT_NOT_DONE = 1
 EXIT_NOT_STARTED = 2
 EXIT_INTERRUPTED = 130
-# Lambda's own limit, and the least a run needs: a second kept to answer, and an AWS call
-# (the idempotency table) may take 1.5 s.
-TIMEOUT_SECONDS = (3.0, 900.0)
+# The least a run needs (the time kept to answer, and one attempt of an AWS call: the
+# idempotency table's), and Lambda's own limit.
+TIMEOUT_SECONDS = (float(math.ceil(SECONDS_TO_ANSWER + ATTEMPT_SECONDS)), 900.0)
 SHORTEST_AGE = timedelta(hours=1)
 
 
@@ -265,7 +267,9 @@ def _clean_parser(commands: Commands, parent: argparse.ArgumentParser) -> None:
     )
     clean.set_defaults(run=_clean, usage_error=clean.error)
     clean.add_argument("video_ids", nargs="*", metavar="ID", help=f"VideoIds ({VIDEO_ID_RULE})")
-    clean.add_argument("--ids-file", type=Path, help="a file of VideoIds, one a line, # comments")
+    clean.add_argument(
+        "--ids-file", type=Path, metavar="FILE", help="a file of VideoIds, one a line, # comments"
+    )
     clean.add_argument(
         "--force",
         action="store_true",
@@ -296,8 +300,8 @@ def _timeout(text: str) -> float:
         seconds = math.nan
     if not least <= seconds <= most:  # NaN compares false: refused too
         msg = (
-            f"{text!r}: seconds from {least:g} to {most:g} (the function keeps 1 s to answer, "
-            "and an AWS call may take 1.5 s)"
+            f"{text!r}: seconds from {least:g} to {most:g} (the function keeps "
+            f"{SECONDS_TO_ANSWER:g} s to answer, and an AWS call may take {ATTEMPT_SECONDS:g} s)"
         )
         raise argparse.ArgumentTypeError(msg)
     return seconds
