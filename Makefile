@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 EVENT ?= events/direct-completed.json
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup invoke sweep smoke test lint format check clean redrive bench build-CallbackFunction build-CleanupFunction build-RelayFunction package validate
+.PHONY: help setup invoke sweep smoke test lint format check distclean redrive bench build-CallbackFunction build-CleanupFunction build-RelayFunction package validate
 
 help: ## list the targets
 	@grep -E '^[A-Za-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -28,8 +28,8 @@ $(VENV)/.synced: $(UV) pyproject.toml tools/pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## install the locked dependencies into .venv
 
-invoke: setup ## run the function on a sample event against the local VOD stand-in (EVENT=... [RELAY=1])
-	$(VENV)/bin/vod-parts-cleanup invoke $(EVENT) $(if $(RELAY),--relay)
+invoke: setup ## run the function on a sample event, on the stand-ins unless VOD is configured (EVENT=... [RELAY=1] [LOCAL=1])
+	$(VENV)/bin/vod-parts-cleanup invoke $(EVENT) $(if $(RELAY),--relay) $(if $(LOCAL),--local)
 
 smoke: setup ## smoke test a deployed stack (STACK=name [REGION=...]), or LOCAL=1 the stand-ins
 	@if [ -z "$(STACK)" ] && [ -z "$(LOCAL)" ]; then \
@@ -69,7 +69,7 @@ redrive: setup ## move failed events to the work queue (FROM=url TO=url [DRY_RUN
 bench: setup ## measure drain, burst and cold start against a naive handler (a few minutes)
 	$(PY) -m vod_parts_cleanup_dev.bench $(BENCH_ARGS)
 
-clean: ## remove the environments and the build outputs
+distclean: ## remove .venv, .tools and the build outputs (not videos: that is vod-parts-cleanup clean)
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .aws-sam dist
 
 # --- The Lambda deployment package (no Docker needed) ------------------------------------

@@ -397,7 +397,7 @@ def run_locally(out: TextIO) -> int:
     settings = Settings.from_environment().with_changes(
         callback_urls=(LocalTarget.CALLBACK_URL,), callback_auth_key=LOCAL_CALLBACK_AUTH_KEY
     )
-    with local_world(settings, relay=True) as world:
+    with local_world(settings, local=True, relay=True) as world:
         print("smoke test of the local stand-ins", file=out)
         return run_steps(LocalTarget(LocalRun(world), LOCAL_CALLBACK_AUTH_KEY), out)
 

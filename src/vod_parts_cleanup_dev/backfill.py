@@ -10,29 +10,45 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vod_parts_cleanup.consumer.sweep import SweepRequest
+from vod_parts_cleanup.consumer.sweep import SweepRequest, SweepSummary
+from vod_parts_cleanup.shared.vocabulary import CleanupStatus
+from vod_parts_cleanup_dev.outcomes import (
+    CANDIDATE,
+    FAILED,
+    NOT_DONE,
+    NOT_QUEUED,
+    QUEUED,
+    ItemOutcome,
+    outcome_of_failure,
+    outcome_of_result,
+)
+from vod_parts_cleanup_dev.report import outcomes_of
 from vod_parts_cleanup_dev.runner import LocalRun, LocalWorld
 from vod_parts_cleanup_dev.sqs import delete_done, lambda_sqs_event, receive_all
 from vod_parts_cleanup_dev.vod_catalog import Video
 
-# The summary's rows: what a result's status counts as.
-OUTCOMES = {
-    "deleted": "deleted",
-    "already_clean": "already clean",
-    "media_not_found": "media not found",
-    "skipped": "skipped",
-    "ignored": "ignored",
-    "rejected": "rejected",
+# The summary's columns: what an outcome's status counts as.
+LABELS = {
+    CleanupStatus.DELETED.value: "deleted",
+    CleanupStatus.ALREADY_CLEAN.value: "already clean",
+    CleanupStatus.MEDIA_NOT_FOUND.value: "media not found",
+    CleanupStatus.SKIPPED.value: "skipped",
+    CleanupStatus.IGNORED.value: "ignored",
+    CleanupStatus.REJECTED.value: "rejected",
+    FAILED: "failed",
+    QUEUED: "queued",
+    NOT_QUEUED: "not queued",
 }
-FAILED = "failed"
+CLEANED_COLUMNS = ("deleted", "already clean", "media not found", "skipped", "failed")
 # A sweep by hand has a quarter of an hour, as the scheduled one has its Lambda timeout.
 SWEEP_SECONDS = 15 * 60
 
@@ -40,13 +56,22 @@ SWEEP_SECONDS = 15 * 60
 @dataclass
 class BackfillSummary:
     found: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
+    outcomes: list[ItemOutcome] = field(default_factory=list)
     interrupted: bool = False
     # A sweep's: Uploading uploads VOD reports no detail for, left alone (too young for that).
     unvouched: int | None = None
 
-    def count(self, status: str | None) -> None:
-        self.counts[OUTCOMES.get(status or "", FAILED)] += 1
+    def add(self, outcome: ItemOutcome) -> None:
+        self.outcomes.append(outcome)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(LABELS.get(outcome.status, outcome.status) for outcome in self.outcomes)
+
+    @property
+    def not_done(self) -> list[ItemOutcome]:
+        """What the command was asked to do and did not get done."""
+        return [outcome for outcome in self.outcomes if outcome.status in NOT_DONE]
 
 
 @contextmanager
@@ -126,23 +151,41 @@ def run_sweep(
         with run.captured():
             swept = app.sweeper.sweep(request, progress=shown)
         bars.update(listing, total=max(swept.pages, 1), completed=max(swept.pages, 1))
-        bars.update(queueing, total=swept.queued, completed=swept.queued)
+        bars.update(queueing, total=swept.candidates, completed=swept.queued)
         summary.found = swept.candidates
         summary.unvouched = swept.unvouched
-        if not request.dry_run and run.world.sqs_client is not None:
+        if request.dry_run:
+            summary.outcomes = [ItemOutcome(video_id=id_, status=CANDIDATE) for id_ in swept.found]
+        elif run.world.sqs_client is None:
+            summary.outcomes = handed_off(swept)
+        else:
+            summary.outcomes = [o for o in handed_off(swept) if o.status == NOT_QUEUED]
             cleaning = bars.add_task("cleaning", total=swept.queued)
             try:
-                for status in drain(run):
-                    summary.count(status)
+                for outcome in drain(run):
+                    summary.add(outcome)
                     bars.advance(cleaning)
             except KeyboardInterrupt:
                 summary.interrupted = True
     return summary, swept.to_json_dict(), swept.found
 
 
-def drain(run: LocalRun) -> Iterator[str | None]:
+def handed_off(swept: SweepSummary) -> list[ItemOutcome]:
+    """Each candidate queued or not: the queue takes them in order and stops at its first
+    refusal, so the first ``queued`` went in."""
+    return [
+        ItemOutcome(video_id=video_id, status=QUEUED)
+        if number < swept.queued
+        else ItemOutcome(
+            video_id=video_id, status=NOT_QUEUED, error_code=swept.error_code, cause=swept.detail
+        )
+        for number, video_id in enumerate(swept.found)
+    ]
+
+
+def drain(run: LocalRun) -> Iterator[ItemOutcome]:
     """Play Lambda's SQS trigger on the embedded work queue until it is empty: each record's
-    result status (None for a record kept for a retry)."""
+    outcome, as the consumer's answer and logs tell it."""
     world = run.world
     if world.sqs_client is None or world.work_queue_url is None:
         return
@@ -153,14 +196,21 @@ def drain(run: LocalRun) -> Iterator[str | None]:
             for item in (invocation.response or {}).get("batchItemFailures", [])
         }
         delete_done(world.sqs_client, world.work_queue_url, messages, failed)
-        statuses = {
-            record["messageId"]: record["result"].get("status")
-            for record in invocation.records
-            if isinstance(record.get("result"), dict) and "messageId" in record
-        }
+        told = {outcome.message_id: outcome for outcome in outcomes_of(invocation)}
         for message in messages:
-            kept = message["MessageId"] in failed
-            yield None if kept else statuses.get(message["MessageId"], "deleted")
+            video_id = _video_id_of(message["Body"])
+            outcome = told.get(message["MessageId"])
+            if outcome is None:  # no answer and no log for it: nobody can say it was done
+                outcome = ItemOutcome(video_id=video_id, status=FAILED, cause="no result logged")
+            yield replace(outcome, video_id=outcome.video_id or video_id)
+
+
+def _video_id_of(body: str) -> str | None:
+    try:
+        video_id = json.loads(body).get("VideoId")
+    except (ValueError, AttributeError):
+        return None
+    return video_id if isinstance(video_id, str) else None
 
 
 def run_clean(
@@ -177,8 +227,10 @@ def run_clean(
                 if force:
                     request["Force"] = True
                 invocation = run.invoke_once(request)
-                response = invocation.response if isinstance(invocation.response, dict) else {}
-                summary.count(None if invocation.error else response.get("status"))
+                if invocation.error is not None:
+                    summary.add(outcome_of_failure(invocation.error, video_id))
+                else:
+                    summary.add(outcome_of_result(invocation.response))
                 bars.advance(cleaning)
         except KeyboardInterrupt:
             summary.interrupted = True
@@ -194,24 +246,39 @@ def read_video_ids(arguments: Iterable[str], ids_file: str | None) -> list[str]:
     return list(dict.fromkeys(video_id for video_id in given if video_id))
 
 
-def summary_table(summary: BackfillSummary, title: str) -> Table:
+def summary_table(summary: BackfillSummary, title: str, *, queued_elsewhere: bool) -> Table:
+    """The counts: what was cleaned here, or (a sweep queued to the deployed consumer) what
+    the work queue took."""
+    counts = summary.counts
+    columns = ["queued", "not queued"] if queued_elsewhere else list(CLEANED_COLUMNS)
+    columns += [
+        label for label in ("rejected", "not queued") if counts[label] and label not in columns
+    ]
+    cells = [str(summary.found), *(str(counts[label]) for label in columns)]
+    if summary.unvouched is not None:
+        columns.append("left: no detail")
+        cells.append(str(summary.unvouched))
     table = Table(title=title)
     table.add_column("found", justify="right")
-    labels = ("deleted", "already clean", "media not found", "skipped", FAILED)
-    for label in labels:
+    for label in columns:
         table.add_column(label, justify="right")
-    cells = [str(summary.found), *(str(summary.counts[label]) for label in labels)]
-    if summary.unvouched is not None:
-        table.add_column("left: no detail", justify="right")
-        cells.append(str(summary.unvouched))
     table.add_row(*cells)
     return table
 
 
-def candidates_table(found: Sequence[str], limit: int = 20) -> str:
+def candidates_line(found: Sequence[str], *, limit: int = 20, ids_out: Path | None) -> str:
+    if not found:
+        return "candidates: none"
     shown = ", ".join(found[:limit])
-    more = f" and {len(found) - limit} more" if len(found) > limit else ""
-    return f"candidates: {shown}{more}" if found else "candidates: none"
+    if len(found) <= limit:
+        return f"candidates: {shown}"
+    where = f"all in {ids_out}" if ids_out else "--ids-out FILE writes them all"
+    return f"candidates: {shown} and {len(found) - limit} more ({where})"
+
+
+def write_ids(path: Path, video_ids: Sequence[str]) -> None:
+    """One VideoId a line, as ``clean --ids-file`` reads them."""
+    path.write_text("".join(f"{video_id}\n" for video_id in video_ids), encoding="utf-8")
 
 
 def as_json(answer: dict[str, Any]) -> str:

@@ -8,13 +8,21 @@ the function's internals.
 import contextlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from vod_parts_cleanup.consumer.cleanup import VOD_CALL_LOG_MESSAGE
 from vod_parts_cleanup.consumer.idempotency import REPLAY_LOG_MESSAGE
 from vod_parts_cleanup.shared.observability import METRIC_FOR_STATUS, MetricName
 from vod_parts_cleanup.shared.settings import Settings
+from vod_parts_cleanup_dev.outcomes import (
+    FAILED,
+    NOT_QUEUED,
+    ItemOutcome,
+    advice_for,
+    outcome_of_failure,
+    outcome_of_result,
+)
 from vod_parts_cleanup_dev.runner import Invocation
 
 # The metrics that say an event came in and how it ended (each event counts one of them).
@@ -31,6 +39,9 @@ EVENT_METRICS = frozenset(
 def print_invocation(invocation: Invocation, out: TextIO, *, logs: bool) -> None:
     if invocation.error is not None:
         print(f"raised {type(invocation.error).__name__}: {invocation.error}", file=out)
+        [failure] = outcomes_of(invocation)
+        if (advice := advice_for(failure.error_code, failure.cause)) is not None:
+            print(f"  -> {advice}", file=out)
     else:
         print("result:", file=out)
         print(_indent(json.dumps(_readable(invocation.response), indent=2)), file=out)
@@ -197,3 +208,83 @@ def _print_relayed(invocation: Invocation, out: TextIO) -> None:
             f"answered {request.answered}",
             file=out,
         )
+
+
+def outcomes_of(invocation: Invocation) -> list[ItemOutcome]:
+    """What one invocation answered, one outcome per event it handled (an SQS batch's from
+    its logs, as an operator reads them): for ``--report`` and the exit status."""
+    step = invocation.label or None
+    if invocation.error is not None:
+        return [outcome_of_failure(invocation.error, None, step=step)]
+    response = invocation.response
+    if not isinstance(response, Mapping):
+        return []
+    if "statusCode" in response:  # an HTTP answer (the receiver's)
+        body = _readable(response).get("body")
+        body = body if isinstance(body, Mapping) else {}
+        return [
+            ItemOutcome(
+                video_id=None,
+                status=str(body.get("status", "-")),
+                reason=body.get("reason"),
+                error_code=body.get("errorCode"),
+                cause=body.get("detail"),
+                http_status=response["statusCode"],
+                step=step,
+            )
+        ]
+    if "batchItemFailures" in response:
+        return _batch_outcomes(invocation.records, response, step)
+    if "candidates" in response:  # a sweep's summary
+        status = NOT_QUEUED if response.get("notQueued") else "swept"
+        return [
+            ItemOutcome(
+                video_id=None,
+                status=status,
+                error_code=response.get("errorCode"),
+                cause=response.get("detail"),
+                summary=response,
+                step=step,
+            )
+        ]
+    return [outcome_of_result(response, step=step)]
+
+
+def _batch_outcomes(
+    records: list[dict[str, Any]], response: Mapping[str, Any], step: str | None
+) -> list[ItemOutcome]:
+    """Each record's result from the logs; a record reported failed without one was kept for
+    a retry, and its failure log says why."""
+    outcomes = []
+    answered = set()
+    for record in records:
+        if isinstance(record.get("result"), dict) and "messageId" in record:
+            answered.add(record["messageId"])
+            outcomes.append(
+                outcome_of_result(record["result"], step=step, message_id=record["messageId"])
+            )
+    for item in response.get("batchItemFailures", []):
+        message_id = item.get("itemIdentifier")
+        if message_id in answered:
+            continue
+        failure: dict[str, Any] = (
+            next(  # the last word on it: the failure's own log, after its VOD calls
+                (
+                    record
+                    for record in reversed(records)
+                    if record.get("messageId") == message_id and record.get("errorCode")
+                ),
+                {},
+            )
+        )
+        outcomes.append(
+            ItemOutcome(
+                video_id=failure.get("videoId"),
+                status=FAILED,
+                error_code=failure.get("errorCode"),
+                cause=failure.get("cause"),
+                step=step,
+                message_id=message_id,
+            )
+        )
+    return outcomes

@@ -8,27 +8,32 @@ applications Lambda builds, from settings that point at the stand-ins.
 
 import base64
 import contextlib
+import dataclasses
 import io
 import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, cast
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from vod_parts_cleanup.consumer.app import NotConfigured
 from vod_parts_cleanup.consumer.intake import notification_body, read_notification
 from vod_parts_cleanup.consumer.models import UploadEvent
 from vod_parts_cleanup.shared.aws_json import aws_access_from
 from vod_parts_cleanup.shared.envelopes import decode_json_object, recognise_trigger
-from vod_parts_cleanup.shared.errors import MalformedEventError
+from vod_parts_cleanup.shared.errors import MalformedEventError, SettingsError
 from vod_parts_cleanup.shared.observability import LambdaHandler
 from vod_parts_cleanup.shared.settings import Settings
-from vod_parts_cleanup.shared.vocabulary import Trigger
+from vod_parts_cleanup.shared.vocabulary import VIDEO_STATUS_UPLOADING, Trigger
 from vod_parts_cleanup_dev.downstream import LocalDownstream, Received
 from vod_parts_cleanup_dev.lambda_context import LocalLambdaContext
 from vod_parts_cleanup_dev.sqs import LOCAL_REGION, delete_done, lambda_sqs_event, receive_all
 from vod_parts_cleanup_dev.stack import Stack
+from vod_parts_cleanup_dev.targets import aws_line, choose_targets, vod_line
+from vod_parts_cleanup_dev.vod_catalog import DEFAULT_STATUS, Video
 from vod_parts_cleanup_dev.vod_server import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, LocalVod
 
 LOCAL_WORK_QUEUE = "vod-parts-cleanup-work"
@@ -82,6 +87,24 @@ class Invocation:
     relayed: list[tuple[Received, bool]] = field(default_factory=list)
 
 
+class StandInState(StrEnum):
+    """How the local stand-in holds the videos an event names (``invoke --stand-in``)."""
+
+    FINISHED = "finished"  # a finished upload with parts left: VOD takes the delete
+    UPLOADING = "uploading"  # VOD still says Uploading, parts left
+    NO_PARTS = "no-parts"  # a finished upload whose parts are gone already
+    UNKNOWN = "unknown"  # not there at all: VOD does not know the video
+
+
+def stand_in_videos(video_ids: Sequence[str], state: StandInState) -> list[Video]:
+    """The videos to seed the stand-in with so that it holds ``video_ids`` as ``state``."""
+    if state is StandInState.UNKNOWN:
+        return []
+    status = VIDEO_STATUS_UPLOADING if state is StandInState.UPLOADING else DEFAULT_STATUS
+    has_parts = state is not StandInState.NO_PARTS
+    return [Video.new(video_id, status=status, has_parts=has_parts) for video_id in video_ids]
+
+
 @dataclass
 class LocalWorld:
     """Settings that reach the stand-ins, and the stand-ins themselves (None: the real one)."""
@@ -93,6 +116,8 @@ class LocalWorld:
     work_queue_url: str | None = None
     relay_queue_url: str | None = None
     downstream: LocalDownstream | None = None
+    # One line: the VOD and the AWS resources this run talks to.
+    where: str = ""
 
     @property
     def work_queue_arn(self) -> str:
@@ -105,52 +130,83 @@ class LocalWorld:
 
 @contextlib.contextmanager
 def local_world(
-    settings: Settings, *, video_ids: Sequence[str] = (), relay: bool = False
+    settings: Settings,
+    *,
+    local: bool = False,
+    asked_by: str = "--local",
+    videos: Sequence[Video] = (),
+    relay: bool = False,
 ) -> Iterator[LocalWorld]:
-    """Stand-ins for what ``settings`` leave unconfigured, for as long as the block runs;
-    with ``relay`` (or RELAY_CALLBACK_URL set), relay mode, towards a local downstream
-    receiver unless one is configured."""
-    world = LocalWorld(settings=settings, notes=[])
+    """Stand-ins where ``settings`` configure nothing (or everywhere, with ``local``), for as
+    long as the block runs, the stand-in VOD holding ``videos``; with ``relay`` (or
+    RELAY_CALLBACK_URL set), relay mode, towards a local downstream receiver unless one is
+    configured. SettingsError, before anything starts, for a half configuration.
+    ``asked_by`` names the option that made the run local, in what the run says."""
+    targets = choose_targets(settings, local=local)
+    world = LocalWorld(settings=targets.settings_for_run(settings), notes=[])
+    if targets.set_aside:
+        world.notes.append(f"{asked_by}: {', '.join(targets.set_aside)} left unused")
+    region = None if targets.aws_local else _configured_aws_region(world)
     with contextlib.ExitStack() as stack:
-        _embed_vod(world, stack, video_ids)
-        _embed_aws(world, stack)
-        if relay or settings.relay_callback_url:
+        if targets.vod_local:
+            _embed_vod(world, stack, videos)
+        if targets.aws_local:
+            _embed_aws(world, stack)
+        if relay or world.settings.relay_callback_url:
             _embed_relay(world, stack)
+        stand_in = world.vod.endpoint if world.vod else None
+        world.where = " | ".join(
+            [
+                vod_line(world.settings, stand_in=stand_in, asked_by=asked_by if local else None),
+                aws_line(world.settings, embedded=targets.aws_local, region=region),
+            ]
+        )
         yield world
 
 
-def _embed_vod(world: LocalWorld, stack: contextlib.ExitStack, video_ids: Sequence[str]) -> None:
-    settings = world.settings
-    if settings.vod_endpoint or settings.has_static_credentials or settings.credentials_secret_id:
-        world.notes.append(f"using the configured VOD at {settings.vod_host}")
-        return
+def _configured_aws_region(world: LocalWorld) -> str:
+    """The region boto3 finds (environment or ~/.aws/config), given to the functions' own
+    AWS client too, so both reach the same resources; SettingsError if there is none."""
+    import boto3
+
+    region: str | None = boto3.session.Session().region_name
+    if region is None:
+        msg = (
+            "no AWS region for the configured AWS resources: set AWS_DEFAULT_REGION "
+            "(boto3 does not read AWS_REGION)"
+        )
+        raise SettingsError(msg)
+    aws = dataclasses.replace(world.settings.aws, region=region)
+    world.settings = world.settings.with_changes(aws=aws)
+    return region
+
+
+def _embed_vod(world: LocalWorld, stack: contextlib.ExitStack, videos: Sequence[Video]) -> None:
     vod = stack.enter_context(LocalVod())
-    for video_id in video_ids:
-        vod.add_video(video_id, has_parts=True)
+    vod.add_videos(videos)
     world.vod = vod
-    world.settings = settings.with_changes(
+    world.settings = world.settings.with_changes(
         vod_endpoint=vod.endpoint,
         vod_protocol="http",
         access_key_id=LOCAL_ACCESS_KEY_ID,
         access_key_secret=LOCAL_ACCESS_KEY_SECRET,
     )
-    seeded = ", ".join(video_ids) or "no video"
-    world.notes.append(
-        f"no VOD endpoint or credentials configured: using the local VOD stand-in at "
-        f"http://{vod.endpoint} (seeded: {seeded} with upload parts)"
+    if videos:
+        world.notes.append(_held(videos))
+
+
+def _held(videos: Sequence[Video], shown: int = 5) -> str:
+    listed = ", ".join(
+        f"{video.video_id} ({video.status}, {'parts left' if video.has_parts else 'no parts'})"
+        for video in videos[:shown]
     )
+    more = f" and {len(videos) - shown} more" if len(videos) > shown else ""
+    return f"the stand-in holds {len(videos)} video(s): {listed}{more}"
 
 
 def _embed_aws(world: LocalWorld, stack: contextlib.ExitStack) -> None:
-    """An embedded DynamoDB and SQS (moto, in this process) when no table is configured."""
-    settings = world.settings
-    if settings.idempotency_table_name:
-        world.notes.append(f"idempotency table: {settings.idempotency_table_name}")
-        return
-    if settings.credentials_secret_id or settings.callback_auth_key_secret_id:
-        # moto would also answer the Secrets Manager call, so leave AWS alone.
-        world.notes.append("no IDEMPOTENCY_TABLE_NAME: running without idempotency")
-        return
+    """An embedded DynamoDB and SQS (moto, in this process) for a run whose settings name no
+    AWS resource."""
     import boto3
     from moto import mock_aws
 
@@ -165,19 +221,11 @@ def _embed_aws(world: LocalWorld, stack: contextlib.ExitStack) -> None:
     endpoint = stack.enter_context(moto_server_endpoint())
     aws = aws_access_from(LOCAL_AWS_ENVIRONMENT | receiver_endpoint_variables(endpoint))
     table = create_idempotency_table(boto3.client("dynamodb", region_name=LOCAL_REGION))
-    updates: dict[str, Any] = {"idempotency_table_name": table, "aws": aws}
-    world.notes.append(
-        "no IDEMPOTENCY_TABLE_NAME configured: using an embedded DynamoDB (moto) with the "
-        "table from template.yaml"
+    world.sqs_client = boto3.client("sqs", region_name=LOCAL_REGION)
+    world.work_queue_url = world.sqs_client.create_queue(QueueName=LOCAL_WORK_QUEUE)["QueueUrl"]
+    world.settings = world.settings.with_changes(
+        idempotency_table_name=table, aws=aws, work_queue_url=world.work_queue_url
     )
-    if settings.work_queue_url is None:
-        world.sqs_client = boto3.client("sqs", region_name=LOCAL_REGION)
-        world.work_queue_url = world.sqs_client.create_queue(QueueName=LOCAL_WORK_QUEUE)["QueueUrl"]
-        updates["work_queue_url"] = world.work_queue_url
-        world.notes.append(
-            f"no WORK_QUEUE_URL configured: embedded SQS queue {world.work_queue_url}"
-        )
-    world.settings = settings.with_changes(**updates)
 
 
 def _embed_relay(world: LocalWorld, stack: contextlib.ExitStack) -> None:
@@ -213,10 +261,16 @@ class LocalRun:
 
     def __init__(self, world: LocalWorld, *, timeout_seconds: float = 30.0) -> None:
         self.world = world
-        self.stack = Stack(world.settings)
-        self.handler: LambdaHandler = self.stack.lambda_handler
         self._timeout_seconds = timeout_seconds
         self._captured = CapturedOutput()
+        with self.captured():  # the functions' start-up logs, as Lambda's init phase writes them
+            self.stack = Stack(world.settings)
+        self.handler: LambdaHandler = self.stack.lambda_handler
+        if isinstance(self.stack.consumer.cleaner, NotConfigured):
+            msg = (
+                f"VOD cannot be reached with these settings: {self.stack.consumer.cleaner.problem}"
+            )
+            raise SettingsError(msg)
 
     @contextlib.contextmanager
     def captured(self) -> Iterator[None]:

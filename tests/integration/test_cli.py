@@ -52,6 +52,7 @@ def test_the_installed_command_runs_a_sample_in_a_fresh_process() -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("VOD: the local stand-in at http://127.0.0.1:")
     assert '"status": "deleted"' in run.stdout
     assert "run figures:" in run.stdout
 
@@ -62,8 +63,13 @@ def test_invoke_runs_the_handler_against_the_stand_in_and_shows_everything(
     run = invoke(str(EVENTS / "direct-completed.json"), "--repeat", "2")
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    assert "using the local VOD stand-in" in out
-    assert "using an embedded DynamoDB (moto) with the table from template.yaml" in out
+    where = out.splitlines()[0]
+    assert re.fullmatch(
+        r"VOD: the local stand-in at http://127\.0\.0\.1:\d+ \(nothing of VOD configured\) \| "
+        r"AWS embedded \(moto\): table \S+, work queue vod-parts-cleanup-work",
+        where,
+    )
+    assert "the stand-in holds 1 video(s): 932f6b326f1dbf6080ff2da4ac4ff33a" in out
     first, second = out.split("== invocation 2 of 2")
     assert '"status": "deleted"' in first
     assert "DeleteMultipartUpload 2017-03-21 MediaId=932f6b326f1dbf6080ff2da4ac4ff33a" in first
@@ -96,9 +102,13 @@ def test_a_failure_is_shown_and_sets_the_exit_status(
     monkeypatch.setenv("VOD_MAX_ATTEMPTS", "1")
     run = invoke(str(EVENTS / "direct-manual.json"))
     assert run.returncode == 1
-    assert "using the configured VOD at 127.0.0.1:9" in run.stdout
+    assert run.stdout.startswith(
+        "VOD: http://127.0.0.1:9 (region cn-shanghai), access key ...ocal | AWS embedded"
+    )
     assert "raised CleanupFailedError" in run.stdout
     assert "NetworkError" in run.stdout
+    assert "refused: nothing accepts connections at 127.0.0.1:9" in run.stdout
+    assert "-> check VOD_ENDPOINT and VOD_PROTOCOL: nothing listens there" in run.stdout
     assert "cli-test-secret" not in run.stdout + run.stderr
 
 
@@ -237,13 +247,18 @@ def test_a_sweep_that_cannot_reach_vod_says_why_without_a_traceback(
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     run = run_cli("sweep", "--dry-run")
     assert run.returncode == 1
-    assert "error: stopped, VOD could not be asked (configuration: CredentialsUnavailable)" in (
+    assert run.stdout.startswith(
+        "VOD: https://vod.cn-shanghai.aliyuncs.com (region cn-shanghai), access key from secret "
+        "vod-parts-cleanup/access-key | AWS region us-east-1: no idempotency table"
+    )
+    assert "error: stopped, VOD could not be asked (configuration: CredentialsUnavailable: " in (
         run.stderr
     )
+    assert "check VOD_CREDENTIALS_SECRET_ID" in run.stderr
     assert "Traceback" not in run.stderr
 
 
-@pytest.mark.parametrize("age", ["30m", "soon", "0h"])
+@pytest.mark.parametrize("age", ["30m", "soon", "0h", "8d", "10081m"])
 def test_sweep_refuses_an_age_under_an_hour_or_unreadable(
     run_cli: Callable[..., Run], age: str
 ) -> None:
@@ -261,8 +276,10 @@ def test_clean_cleans_each_video_once(
         "# a backfill\n" + "\n".join(f"{number:032x}" for number in range(1, 6)) + "\n",
         encoding="utf-8",
     )
-    run = run_cli("clean", f"{1:032x}", f"{9:032x}", "--ids-file", str(ids_file))
+    run = run_cli("clean", f"{1:032x}", f"{9:032x}", "--ids-file", str(ids_file), "--seed-demo")
     assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("VOD: the local stand-in at http://127.0.0.1:")
+    assert "(--seed-demo) | AWS embedded (moto)" in run.stdout.splitlines()[0]
     [row] = [line for line in run.stdout.splitlines() if line.startswith("│")]
     assert [cell.strip() for cell in row.split("│")[1:-1]] == ["6", "6", "0", "0", "0", "0"]
 
@@ -291,13 +308,14 @@ def test_clean_skips_an_upload_in_progress_unless_forced() -> None:
 
     from vod_parts_cleanup.shared.settings import Settings
     from vod_parts_cleanup_dev.backfill import run_clean
-    from vod_parts_cleanup_dev.runner import LocalRun, local_world
+    from vod_parts_cleanup_dev.runner import LocalRun, StandInState, local_world, stand_in_videos
 
     video_id = f"{7:032x}"
     quiet = Console(file=io.StringIO())
-    with local_world(Settings(vod_calls_per_second=1000, vod_read_calls_per_second=1000)) as world:
+    uploading = stand_in_videos([video_id], StandInState.UPLOADING)
+    settings = Settings(vod_calls_per_second=1000, vod_read_calls_per_second=1000)
+    with local_world(settings, videos=uploading) as world:
         assert world.vod is not None
-        world.vod.add_video(video_id, status="Uploading", has_parts=True)
         run = LocalRun(world)
         skipped = run_clean(run, [video_id], quiet)
         assert world.vod.has_parts(video_id)

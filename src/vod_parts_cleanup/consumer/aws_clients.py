@@ -50,7 +50,7 @@ class AwsClients:
         try:
             client = boto3.client(service_name, region_name=self._region_name, config=config)
         except NoRegionError:
-            msg = f"no AWS region for the {service_name} client: set AWS_REGION"
+            msg = f"no AWS region for the {service_name} client: set AWS_DEFAULT_REGION"
             raise SettingsError(msg) from None
         # No attempt that could not end in time; each one bounded as a whole: botocore's
         # timeouts bound each socket read, and a trickling server would hold it read after

@@ -191,6 +191,7 @@ class CleanupService:
             "errorCode": failure.error_code,
             "vodRequestId": failure.vod_request_id,
             "attempts": failure.attempts,
+            "cause": failure.cause,
         }
         if failure.kind is ErrorKind.CONFIGURATION:
             self._logger.error(

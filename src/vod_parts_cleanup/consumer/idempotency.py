@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 
 from vod_parts_cleanup.consumer.cleanup import CleanupService
 from vod_parts_cleanup.consumer.models import CleanupResult, UploadEvent
-from vod_parts_cleanup.shared.errors import CleanupFailedError
+from vod_parts_cleanup.shared.errors import CleanupFailedError, OutOfTimeError, shortened
 from vod_parts_cleanup.shared.observability import Telemetry
 from vod_parts_cleanup.shared.vocabulary import CleanupStatus, ErrorCode, ErrorKind
 
@@ -116,9 +116,14 @@ class IdempotentCleanup:
         except _NotFinalError as not_final:
             return not_final.result
         except IdempotencyAlreadyInProgressError:
-            raise self._kept(event, ErrorCode.IN_PROGRESS_ELSEWHERE) from None
-        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError):
-            raise self._kept(event, ErrorCode.IDEMPOTENCY_STORE_UNAVAILABLE) from None
+            raise self._kept(event, ErrorCode.IN_PROGRESS_ELSEWHERE, None) from None
+        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as error:
+            if isinstance(error.__cause__, OutOfTimeError):  # the table was not even asked
+                raise self._kept(
+                    event, ErrorCode.NO_TIME_LEFT, str(error.__cause__), ErrorKind.OUT_OF_TIME
+                ) from None
+            cause = shortened(str(error), 200)
+            raise self._kept(event, ErrorCode.IDEMPOTENCY_STORE_UNAVAILABLE, cause) from None
         return result
 
     def confirm_ahead(self, claims: Sequence[UploadEvent]) -> None:
@@ -130,13 +135,25 @@ class IdempotentCleanup:
             raise _NotFinalError(result)  # Powertools deletes the record of what raised
         return result
 
-    def _kept(self, event: UploadEvent, error_code: ErrorCode) -> CleanupFailedError:
-        """A duplicate still running elsewhere, or a store we cannot reach: retry later."""
-        self._telemetry.metrics.count_failure(ErrorKind.TRANSIENT, event.outcome)
+    def _kept(
+        self,
+        event: UploadEvent,
+        error_code: ErrorCode,
+        cause: str | None,
+        kind: ErrorKind = ErrorKind.TRANSIENT,
+    ) -> CleanupFailedError:
+        """A duplicate still running elsewhere, a store we cannot reach, or no time left to
+        reach it: retry later."""
+        self._telemetry.metrics.count_failure(kind, event.outcome)
         self._telemetry.logger.warning(
             "notification not handled now; the event is kept for retry",
-            extra={"videoId": event.video_id, "outcome": event.outcome, "errorCode": error_code},
+            extra={
+                "videoId": event.video_id,
+                "outcome": event.outcome,
+                "errorCode": error_code,
+                "cause": cause,
+            },
         )
         return CleanupFailedError(
-            kind=ErrorKind.TRANSIENT, error_code=error_code, video_id=event.video_id
+            kind=kind, error_code=error_code, video_id=event.video_id, cause=cause
         )

@@ -18,6 +18,7 @@ from vod_parts_cleanup.shared.envelopes import is_eventbridge_event
 from vod_parts_cleanup.shared.vocabulary import CleanupStatus, ErrorCode, Outcome
 
 VIDEO_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
+VIDEO_ID_RULE = "1 to 64 letters and digits"  # what VIDEO_ID_PATTERN says, in words
 UPLOAD_EVENT_TYPES = frozenset({"fileuploadcomplete", "uploadbyurlcomplete"})
 UPLOAD_BY_URL = "uploadbyurlcomplete"
 # The event the sweep queues for each upload it found (never sent by VOD itself).
@@ -190,7 +191,7 @@ def _outcome_of(notification: VodNotification) -> Outcome | None:
 def _upload_event(notification: VodNotification, outcome: Outcome) -> UploadEvent | CleanupResult:
     video_id = notification.video_id or ""
     if not VIDEO_ID_PATTERN.fullmatch(video_id):
-        detail = "VideoId must be 1 to 64 letters and digits"
+        detail = f"VideoId must be {VIDEO_ID_RULE}"
         return _rejected(ErrorCode.INVALID_VIDEO_ID, detail, notification, outcome)
     return UploadEvent(
         video_id=video_id,

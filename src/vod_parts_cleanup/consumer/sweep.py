@@ -31,9 +31,14 @@ from vod_parts_cleanup.consumer.vod_client import (
 from vod_parts_cleanup.shared.clock import Clock, Deadline
 from vod_parts_cleanup.shared.errors import SweepRequestError
 from vod_parts_cleanup.shared.observability import Telemetry
-from vod_parts_cleanup.shared.queues import SqsQueue, delivery_attributes
+from vod_parts_cleanup.shared.queues import HandedOff, SqsQueue, delivery_attributes
 from vod_parts_cleanup.shared.settings import Settings
-from vod_parts_cleanup.shared.vocabulary import VIDEO_STATUS_UPLOADING, VIDEO_STATUSES, Trigger
+from vod_parts_cleanup.shared.vocabulary import (
+    VIDEO_STATUS_UPLOADING,
+    VIDEO_STATUSES,
+    ErrorCode,
+    Trigger,
+)
 
 # VOD purges the parts of an unfinished upload after 7 days: older ones need nobody.
 PURGE_HORIZON = timedelta(days=7)
@@ -73,7 +78,8 @@ def read_sweep_request(body: Any, settings: Settings) -> SweepRequest:
     except ValidationError as error:
         problems = sorted(
             {
-                ".".join(str(part) for part in detail["loc"]) or SWEEP_REQUEST_KEY
+                f"{'.'.join(str(part) for part in detail['loc']) or SWEEP_REQUEST_KEY} "
+                f"({detail['msg'].replace(' or instance of SweepRequestModel', '')})"
                 for detail in error.errors(include_input=False, include_url=False)
             }
         )
@@ -81,7 +87,8 @@ def read_sweep_request(body: Any, settings: Settings) -> SweepRequest:
     statuses = model.statuses or settings.sweep_statuses
     unknown = sorted(set(statuses) - set(VIDEO_STATUSES))
     if unknown:
-        raise SweepRequestError(f"unknown status {', '.join(unknown)}")
+        msg = f"unknown status {', '.join(unknown)}: use some of {', '.join(VIDEO_STATUSES)}"
+        raise SweepRequestError(msg)
     minutes = model.min_age_minutes or settings.sweep_min_age_minutes
     unvouched = model.unvouched_min_age_minutes or settings.sweep_unvouched_min_age_minutes
     return SweepRequest(
@@ -105,12 +112,18 @@ class SweepSummary:
     unvouched: int = 0
     pages: int = 0
     complete: bool = True
+    # Candidates the work queue did not take (not configured, refused, no time left): the
+    # sweep did not do its job for them, so ``complete`` is false and the log says why.
+    not_queued: int = 0
+    error_code: str | None = None
+    detail: str | None = None
     found: list[str] = field(default_factory=list, repr=False)
 
     def to_json_dict(self) -> dict[str, object]:
-        return {
+        answer: dict[str, object] = {
             "candidates": self.candidates,
             "queued": self.queued,
+            "notQueued": self.not_queued,
             "tooYoung": self.too_young,
             "unvouched": self.unvouched,
             "pages": self.pages,
@@ -119,6 +132,9 @@ class SweepSummary:
             "windowStart": self.window_start.isoformat().replace("+00:00", "Z"),
             "windowEnd": self.window_end.isoformat().replace("+00:00", "Z"),
         }
+        if self.error_code is not None:
+            answer |= {"errorCode": self.error_code, "detail": self.detail}
+        return answer
 
 
 # Told of each listing page (candidates so far) and each queued batch, for a progress bar.
@@ -151,7 +167,7 @@ class Sweeper:
         summary.candidates = len(eligible)
         summary.found = [video.video_id for video in eligible]
         if not request.dry_run:
-            summary.queued = self._queue(eligible, progress)
+            self._queue(eligible, summary, progress)
         self._account_for(summary)
         return summary
 
@@ -179,6 +195,8 @@ class Sweeper:
                 page=number,
             )
 
+        if summary.window_start >= summary.window_end:
+            return  # a minimum age of 7 days: VOD has purged everything older, nothing to list
         slices = [(summary.window_start, summary.window_end)]
         while slices:
             start, end = slices.pop()
@@ -239,12 +257,32 @@ class Sweeper:
             eligible.append(video)
         return eligible
 
-    def _queue(self, videos: list[ListedVideo], progress: Progress) -> int:
+    def _queue(self, videos: list[ListedVideo], summary: SweepSummary, progress: Progress) -> None:
+        """Hand the candidates to the work queue; what it did not take is counted, and the
+        summary and an error log say why."""
         if self.work_queue is None:
-            self.telemetry.logger.error(
-                "WORK_QUEUE_URL is not set: the sweep cannot queue anything"
+            handed = HandedOff(0, "WORK_QUEUE_URL is not set")
+            error_code = ErrorCode.NOT_CONFIGURED
+        else:
+            handed = self._hand_off(self.work_queue, videos, progress)
+            error_code = ErrorCode.HAND_OFF_FAILED
+        summary.queued = handed.taken
+        summary.not_queued = len(videos) - handed.taken
+        if summary.not_queued:
+            summary.complete = False
+            summary.error_code = error_code
+            summary.detail = (
+                f"the work queue took {handed.taken} of {len(videos)}: "
+                f"{handed.problem or 'no reason given'}"
             )
-            return 0
+            self.telemetry.logger.error(
+                "the sweep could not queue every candidate; the next sweep finds them again",
+                extra={"errorCode": error_code, "detail": summary.detail},
+            )
+
+    def _hand_off(
+        self, queue: SqsQueue, videos: list[ListedVideo], progress: Progress
+    ) -> HandedOff:
         attributes = delivery_attributes(Trigger.SWEEP, received_at=self.clock.time())
         bodies = [
             json.dumps(
@@ -258,9 +296,12 @@ class Sweeper:
         ]
         queued = 0
         for start in range(0, len(bodies), 100):
-            queued += self.work_queue.hand_off_many(bodies[start : start + 100], attributes)
+            handed = queue.hand_off_many(bodies[start : start + 100], attributes)
+            queued += handed.taken
             progress("queued", queued)
-        return queued
+            if handed.problem is not None:
+                return HandedOff(queued, handed.problem)
+        return HandedOff(queued)
 
     def _out_of_time(self, summary: SweepSummary) -> bool:
         seconds_left = self.deadline.seconds_left()
@@ -278,10 +319,12 @@ class Sweeper:
             pages=summary.pages,
         )
         level = self.telemetry.logger.info if summary.complete else self.telemetry.logger.warning
-        level(
-            "sweep done" if summary.complete else "sweep cut short by the time left",
-            extra={"sweep": summary.to_json_dict()},
-        )
+        message = "sweep done"
+        if summary.not_queued:
+            message = "sweep done, but not every candidate was queued"
+        elif not summary.complete:
+            message = "sweep cut short by the time left"
+        level(message, extra={"sweep": summary.to_json_dict()})
 
 
 def _created_before(video: ListedVideo, moment: datetime) -> bool:

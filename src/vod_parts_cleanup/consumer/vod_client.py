@@ -17,10 +17,15 @@ from alibabacloud_tea_openapi.utils_models import Config, OpenApiRequest, Params
 from darabonba.exceptions import UnretryableException
 from darabonba.runtime import RuntimeOptions
 
+from vod_parts_cleanup.consumer.causes import network_cause, vod_message
 from vod_parts_cleanup.consumer.pacing import Pacer
 from vod_parts_cleanup.shared.bounds import AttemptTimedOut, call_within
 from vod_parts_cleanup.shared.clock import SYSTEM_CLOCK, Clock, Deadline
-from vod_parts_cleanup.shared.errors import CleanupFailedError, CredentialsUnavailableError
+from vod_parts_cleanup.shared.errors import (
+    CleanupFailedError,
+    CredentialsUnavailableError,
+    shortened,
+)
 from vod_parts_cleanup.shared.settings import Settings
 from vod_parts_cleanup.shared.vocabulary import CleanupStatus, ErrorCode, ErrorKind
 
@@ -139,6 +144,7 @@ class _FailedExchange:
     request_id: str | None
     http_status: int | None
     retry_after_seconds: float = 0.0
+    cause: str | None = None  # one line on why (CleanupFailedError.cause)
 
 
 OnCall = Callable[[VodCall], None]
@@ -209,6 +215,7 @@ class VodClient:
         self._max_attempts = settings.max_attempts
         self._connect_timeout_ms = settings.connect_timeout_ms
         self._read_timeout_ms = settings.read_timeout_ms
+        self._host = settings.vod_host  # named in a network failure's cause
         self._pacers = pacers or {}
         self._clock = clock
         # Without one (a person's script), calls are bounded by their timeouts alone.
@@ -384,6 +391,7 @@ class VodClient:
                     video_id=video_id,
                     vod_request_id=failure.request_id,
                     attempts=attempt,
+                    cause=failure.cause,
                 )
             self._clock.sleep(pause)
 
@@ -415,7 +423,7 @@ class VodClient:
         except AttemptTimedOut:
             return _FailedExchange(ErrorKind.TRANSIENT, ErrorCode.TIMEOUT, None, None)
         except Exception as error:  # every failure is classified
-            return _classify_failure(error)
+            return _classify_failure(error, self._host)
         return response
 
     def _read_timeout_for(self, deadline: float | None) -> int | None:
@@ -446,8 +454,9 @@ class VodClient:
         return pause
 
 
-def _classify_failure(error: Exception) -> _FailedExchange:
-    """Sort an exception from the OpenAPI core into transient or configuration trouble."""
+def _classify_failure(error: Exception, host: str) -> _FailedExchange:
+    """Sort an exception from the OpenAPI core into transient or configuration trouble, with
+    its cause in one line."""
     if isinstance(error, AlibabaCloudException):
         code = _known(error.code) or f"HTTP{error.status_code}"
         status = error.status_code
@@ -462,16 +471,25 @@ def _classify_failure(error: Exception) -> _FailedExchange:
             kind = ErrorKind.THROTTLED
         elif transient:
             kind = ErrorKind.TRANSIENT
-        return _FailedExchange(kind, code, request_id, status, retry_after)
+        return _FailedExchange(kind, code, request_id, status, retry_after, vod_message(error))
     inner = getattr(error, "inner_exception", None)
-    if isinstance(error, CredentialsUnavailableError) or isinstance(
-        inner, CredentialsUnavailableError
-    ):
-        return _FailedExchange(
-            ErrorKind.CONFIGURATION, ErrorCode.CREDENTIALS_UNAVAILABLE, None, None
-        )
+    for unavailable in (error, inner):
+        if isinstance(unavailable, CredentialsUnavailableError):
+            return _FailedExchange(
+                ErrorKind.CONFIGURATION,
+                ErrorCode.CREDENTIALS_UNAVAILABLE,
+                None,
+                None,
+                cause=shortened(str(unavailable)),
+            )
     if isinstance(error, UnretryableException):
-        return _FailedExchange(ErrorKind.TRANSIENT, ErrorCode.NETWORK_ERROR, None, None)
+        return _FailedExchange(
+            ErrorKind.TRANSIENT,
+            ErrorCode.NETWORK_ERROR,
+            None,
+            None,
+            cause=network_cause(error, host),
+        )
     return _FailedExchange(ErrorKind.CONFIGURATION, type(error).__name__, None, None)
 
 

@@ -33,7 +33,8 @@ class CleanupFailedError(Exception):
     """The cleanup could not finish now; raised so the trigger keeps the event for a retry.
 
     The one failure type from the VOD adapter up to the trigger, which passes it on unchanged.
-    The message names the video, the error code and VOD's RequestId: never a credential.
+    The message names the video, the error code, its cause (e.g. which host refused the
+    connection) and VOD's RequestId: never a credential.
     """
 
     kind: ErrorKind
@@ -41,11 +42,15 @@ class CleanupFailedError(Exception):
     video_id: str | None
     vod_request_id: str | None = None
     attempts: int = 0
+    # One line on why, written by us from what failed (a DNS lookup, a refused connection, a
+    # TLS handshake, VOD's own message): an operator's first clue, free of secrets.
+    cause: str | None = None
 
     def __post_init__(self) -> None:
+        because = f": {self.cause}" if self.cause else ""
         super().__init__(
             f"cleanup of video {self.video_id or '-'} not done ({self.kind}: {self.error_code}, "
-            f"VOD RequestId {self.vod_request_id or '-'}, {self.attempts} VOD call(s)); "
+            f"VOD RequestId {self.vod_request_id or '-'}, {self.attempts} VOD call(s)){because}; "
             "event kept for retry"
         )
 

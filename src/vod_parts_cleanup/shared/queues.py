@@ -147,6 +147,28 @@ def _message_attributes(attributes: Mapping[str, str]) -> dict[str, dict[str, st
     }
 
 
+@dataclass(frozen=True)
+class HandedOff:
+    """What a queue took of a list of bodies; ``problem``, in one line, why not the rest."""
+
+    taken: int
+    problem: str | None = None
+
+
+def _why_not_taken(error: AwsCallError | OutOfTimeError) -> str:
+    if isinstance(error, AwsCallError):
+        return str(error)  # "SendMessageBatch failed: <AWS's code> (HTTP 400): <its message>"
+    return f"no time left to send: {error}"
+
+
+def _first_failed_entry(failed: object) -> str | None:
+    """SendMessageBatch's own reason for an entry it refused, if it refused any."""
+    if not isinstance(failed, list) or not failed or not isinstance(failed[0], Mapping):
+        return None
+    entry = failed[0]
+    return f"SendMessageBatch refused {len(failed)}: {entry.get('Code')}: {entry.get('Message')}"
+
+
 class SqsQueue:
     """A queue, through the function's own SQS client (AWS's JSON protocol, without
     botocore: the receiver hands off on its cold start, and botocore's import alone costs
@@ -157,10 +179,11 @@ class SqsQueue:
         self._client = sqs_client
         self.name = name  # in errors: "the work queue did not take the message"
 
-    def hand_off_many(self, bodies: Sequence[str], attributes: Mapping[str, str]) -> int:
-        """Queue the bodies, ten to a request; how many the queue took (the rest are left to
-        whoever finds them again: the sweep runs again)."""
+    def hand_off_many(self, bodies: Sequence[str], attributes: Mapping[str, str]) -> HandedOff:
+        """Queue the bodies, ten to a request; how many the queue took, and why it took no
+        more (the rest are left to whoever finds them again: the sweep runs again)."""
         taken = 0
+        problem = None
         for start in range(0, len(bodies), SEND_BATCH):
             entries = [
                 {
@@ -174,11 +197,13 @@ class SqsQueue:
                 answer = self._client.call(
                     "SendMessageBatch", {"QueueUrl": self._queue_url, "Entries": entries}
                 )
-            except (AwsCallError, OutOfTimeError):
+            except (AwsCallError, OutOfTimeError) as error:
+                problem = _why_not_taken(error)
                 break
             successful = answer.get("Successful")
             taken += len(successful) if isinstance(successful, list) else 0
-        return taken
+            problem = problem or _first_failed_entry(answer.get("Failed"))
+        return HandedOff(taken, problem)
 
     def hand_off(self, body: str, attributes: Mapping[str, str]) -> str:
         """Queue the body; return the SQS MessageId, or raise HandOffFailedError."""

@@ -318,6 +318,11 @@ class Settings:
         return frozenset(name for name, _ in _declared_variables(cls))
 
     @classmethod
+    def variable_of(cls, field_name: str) -> str:
+        """The environment variable that sets ``field_name`` (for messages naming it)."""
+        return next(name for name, declared in _declared_variables(cls) if declared == field_name)
+
+    @classmethod
     def default_of(cls, field_name: str) -> Any:
         return next(f.default for f in dataclasses.fields(cls) if f.name == field_name)
 

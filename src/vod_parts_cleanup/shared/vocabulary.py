@@ -115,6 +115,8 @@ class ErrorCode(StrEnum):
     IN_PROGRESS_ELSEWHERE = "InProgressElsewhere"
     IDEMPOTENCY_STORE_UNAVAILABLE = "IdempotencyStoreUnavailable"
     UNEXPECTED_ERROR = "UnexpectedError"
+    # The sweep's candidates the work queue did not take (the summary's errorCode).
+    HAND_OFF_FAILED = "HandOffFailed"
     # Calls to VOD that got no usable answer.
     NETWORK_ERROR = "NetworkError"
     DEADLINE_EXCEEDED = "DeadlineExceeded"
