@@ -59,7 +59,7 @@ check: lint test validate ## everything CI runs
 # Optional: MAX_MESSAGES=n to stop after n messages, REGION=r when the URLs do not name one.
 redrive: setup ## move failed events to the work queue (FROM=url TO=url [DRY_RUN=1])
 	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then \
-		echo "usage: make redrive FROM=<failed-events queue URL> TO=<work queue URL> [DRY_RUN=1]" >&2; exit 2; fi
+		echo "usage: make redrive FROM=<failed-events or dead-letter queue URL> TO=<work queue URL> [DRY_RUN=1]" >&2; exit 2; fi
 	$(PY) -m scripts.redrive --from "$(FROM)" --to "$(TO)" $(if $(filter 1 yes true,$(DRY_RUN)),--dry-run) \
 		$(if $(MAX_MESSAGES),--max-messages "$(MAX_MESSAGES)") $(if $(REGION),--region "$(REGION)")
 

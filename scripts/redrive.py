@@ -1,4 +1,6 @@
-"""Move every message of the failed-events queue to the work queue, losing none.
+"""Move every message of the failed-events queue (or of the dead-letter queue, where the
+consumer gives notifications up) to the work queue, losing none; each is a new message there,
+so it is tried again for another CLEANUP_RETRY_HOURS.
 
     python -m scripts.redrive --from SOURCE_QUEUE_URL --to WORK_QUEUE_URL [--dry-run]
 

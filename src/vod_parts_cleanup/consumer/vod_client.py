@@ -421,7 +421,8 @@ class VodClient:
                 name=f"vod-{operation.action}",
             )
         except AttemptTimedOut:
-            return _FailedExchange(ErrorKind.TRANSIENT, ErrorCode.TIMEOUT, None, None)
+            cause = f"timeout: {self._host} kept answering past the attempt's bound (trickling)"
+            return _FailedExchange(ErrorKind.TRANSIENT, ErrorCode.TIMEOUT, None, None, cause=cause)
         except Exception as error:  # every failure is classified
             return _classify_failure(error, self._host)
         return response
