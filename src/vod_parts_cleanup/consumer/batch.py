@@ -89,13 +89,13 @@ class QueueConsumer:
                 return self._clean(record)
             except (MalformedEventError, RejectedEventError) as never:
                 if self._retries.give_up(record, FINAL, str(never)):
-                    return {"status": CleanupStatus.REJECTED.value, "deadLettered": True}
+                    return {"deadLettered": FINAL}  # the work queue lets go of it
                 raise
             except Exception as failure:
                 if self._retries.past_horizon(record) and self._retries.give_up(
                     record, HORIZON, str(failure)
                 ):
-                    return {"status": "failed", "deadLettered": True}
+                    return {"deadLettered": HORIZON}
                 kind = failure.kind if isinstance(failure, CleanupFailedError) else None
                 self._retries.try_later(record, kind)
                 raise

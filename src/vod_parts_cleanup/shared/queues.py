@@ -52,16 +52,11 @@ def delivery_of(message_attributes: Mapping[str, Any] | None) -> Delivery:
     """The delivery an SQS record's attributes describe (Lambda's camelCase record form)."""
     attributes = message_attributes or {}
     trigger_text = _string_value(attributes.get(TRIGGER_ATTRIBUTE))
-    received_text = _string_value(attributes.get(RECEIVED_AT_ATTRIBUTE))
     try:
         trigger = Trigger(trigger_text) if trigger_text else None
     except ValueError:
         trigger = None
-    try:
-        received_at = float(received_text) if received_text else None
-    except ValueError:
-        received_at = None
-    return Delivery(trigger=trigger, received_at=received_at)
+    return Delivery(trigger=trigger, received_at=_received_at(attributes))
 
 
 @dataclass(frozen=True)
@@ -102,15 +97,10 @@ def relayed_callback_of(body: str, message_attributes: Mapping[str, Any] | None)
             raise ValueError(msg) from None
     else:
         raw = body.encode("utf-8")
-    received_text = _string_value(attributes.get(RECEIVED_AT_ATTRIBUTE))
-    try:
-        received_at = float(received_text) if received_text else None
-    except ValueError:
-        received_at = None
     return RelayedCallback(
         body=raw,
         content_type=_string_value(attributes.get(CONTENT_TYPE_ATTRIBUTE)),
-        received_at=received_at,
+        received_at=_received_at(attributes),
     )
 
 
@@ -132,6 +122,15 @@ def string_attributes_of(message_attributes: Mapping[str, Any] | None) -> dict[s
         if value is not None:
             found[name] = value
     return found
+
+
+def _received_at(attributes: Mapping[str, Any]) -> float | None:
+    """When the stack received what the message holds (Unix seconds), if it says so."""
+    text = _string_value(attributes.get(RECEIVED_AT_ATTRIBUTE))
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
 
 
 def _string_value(attribute: object) -> str | None:

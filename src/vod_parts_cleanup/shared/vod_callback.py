@@ -149,15 +149,14 @@ class SecretsManagerCallbackKeys:
     def _refresh_behind(self, *, wait_seconds: float) -> None:
         """Start the refresh unless one runs; only its starter waits, and briefly."""
         with self._lock:
-            running = self._refresh is not None and self._refresh.is_alive()
-            if not running:
-                self._refresh = threading.Thread(
-                    target=self._refresh_once, name="callback-keys-refresh", daemon=True
-                )
-                self._refresh.start()
-            refresh = self._refresh
-        if not running and refresh is not None:
-            refresh.join(wait_seconds)
+            if self._refresh is not None and self._refresh.is_alive():
+                return
+            started = threading.Thread(
+                target=self._refresh_once, name="callback-keys-refresh", daemon=True
+            )
+            self._refresh = started
+            started.start()
+        started.join(wait_seconds)
 
     def _refresh_once(self) -> None:
         with contextlib.suppress(CallbackAuthUnavailableError):  # kept: the keys in hand
@@ -169,19 +168,19 @@ class SecretsManagerCallbackKeys:
             answer = client.call("GetSecretValue", {"SecretId": self._secret_id}, attempts=attempts)
             keys = _keys_from_secret(self._secret_id, answer.get("SecretString"))
         except (AwsCallError, OutOfTimeError) as error:
-            self._failed(self._clock())
+            self._failed()
             msg = f"cannot read the callback key secret {self._secret_id!r}: {str(error)[:300]}"
             raise CallbackAuthUnavailableError(RejectionReason.AUTH_UNAVAILABLE, msg) from None
         except CallbackAuthUnavailableError:
-            self._failed(self._clock())
+            self._failed()
             raise
         with self._lock:
             self._last_good, self._read_at, self._failed_at = keys, self._clock(), None
         return keys
 
-    def _failed(self, now: float) -> None:
+    def _failed(self) -> None:
         with self._lock:
-            self._failed_at = now
+            self._failed_at = self._clock()
 
 
 def _keys_from_secret(secret_id: str, raw: Any) -> tuple[str, ...]:

@@ -28,7 +28,9 @@ from vod_parts_cleanup_dev.vod_server import LocalVod
 # Short, so that what a batch reports failed is received again within the benchmark (the
 # template's is 360 s); still longer than the function's slowest batch of 10 (~3.5 s).
 VISIBILITY_TIMEOUT_SECONDS = 6
-MAX_RECEIVES = 5  # template.yaml's maxReceiveCount: then the dead-letter queue
+# The bench's own redrive count (the template's is 1000, a safety net behind the consumer's
+# own retry horizon, which the bench does not play): a short run still shows dead letters.
+MAX_RECEIVES = 5
 VOD_RATE_LIMITS = {"DeleteMultipartUpload": 10.0, "GetVideoInfo": 100.0, "GetVideoInfos": 100.0}
 CONSUMER_TIMEOUT_SECONDS = 60.0  # template.yaml: CleanupFunction's Timeout
 SQS_MESSAGES_PER_REQUEST = 10  # the most ReceiveMessage returns and SendMessageBatch takes
